@@ -1,0 +1,104 @@
+/// The NDJSON wire format of DESIGN §2.5: one JSON object per line, keys in the seed's order,
+/// separators as in the product page's example (and Python's `json.dumps`): `", "` and `": "`.
+public enum LogField: Int, CaseIterable, Sendable {
+    case timestamp, message, level
+    case falAppName, falAppID, falRequestID, falJobID, falEndpoint, falNodeID, falWorkerID, falSource, falIsolateSource
+
+    /// The JSON key, which is also the `logs` column name (except `timestamp`, stored as `ts`).
+    public var key: String {
+        switch self {
+        case .timestamp: "timestamp"
+        case .message: "message"
+        case .level: "level"
+        case .falAppName: "fal_app_name"
+        case .falAppID: "fal_app_id"
+        case .falRequestID: "fal_request_id"
+        case .falJobID: "fal_job_id"
+        case .falEndpoint: "fal_endpoint"
+        case .falNodeID: "fal_node_id"
+        case .falWorkerID: "fal_worker_id"
+        case .falSource: "fal_source"
+        case .falIsolateSource: "fal_isolate_source"
+        }
+    }
+
+    public var column: String { self == .timestamp ? "ts" : key }
+    public var isRequired: Bool { rawValue <= LogField.level.rawValue }
+
+    public static let byKey: [String: LogField] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.key, $0) })
+}
+
+/// Appends NDJSON lines to a byte buffer without intermediate strings.
+public struct NDJSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var lineCount = 0
+    private var fieldsInLine = 0
+
+    private static let keyPrefixes: [[UInt8]] = LogField.allCases.map { Array("\"\($0.key)\": ".utf8) }
+
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    public mutating func beginLine() {
+        bytes.append(UInt8(ascii: "{"))
+        fieldsInLine = 0
+    }
+
+    /// Appends `"key": "value"`; a nil value (SQL NULL) leaves the key out.
+    public mutating func append(_ field: LogField, _ value: UnsafeBufferPointer<UInt8>?) {
+        guard let value else { return }
+        if fieldsInLine > 0 { bytes.append(UInt8(ascii: ",")); bytes.append(UInt8(ascii: " ")) }
+        bytes.append(contentsOf: NDJSONWriter.keyPrefixes[field.rawValue])
+        JSONString.append(value, to: &bytes)
+        fieldsInLine += 1
+    }
+
+    public mutating func append(_ field: LogField, _ value: String?) {
+        guard var value else { return }
+        value.withUTF8 { append(field, $0) }
+    }
+
+    public mutating func endLine() {
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "\n"))
+        lineCount += 1
+    }
+}
+
+/// JSON string escaping identical to Python's `json.dumps(..., ensure_ascii=False)`:
+/// quote, backslash and control characters escaped; everything else, non-ASCII included,
+/// passed through as UTF-8.
+public enum JSONString {
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for i in 0..<value.count {
+            let b = value[i]
+            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart..<i])) }
+            runStart = i + 1
+            out.append(0x5C)
+            switch b {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            case 0x08: out.append(UInt8(ascii: "b"))
+            case 0x0C: out.append(UInt8(ascii: "f"))
+            default:
+                out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            }
+        }
+        if runStart < value.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart...])) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public static func encode(_ value: String) -> String {
+        var out: [UInt8] = []
+        var v = value
+        v.withUTF8 { append($0, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,152 @@
+import DrainCore
+import Postgres
+
+/// The operations of `drain-admin`, each one SQL function call (sql/002_admin.sql), so that the
+/// admin role, validation, the one-enabled-drain rule and the audit trail live in the database.
+public final class AdminStore {
+    public let db: PostgresConnection
+
+    public init(db: PostgresConnection) { self.db = db }
+
+    public func migrate() throws -> [String] { try Migrator.migrate(db) }
+
+    // MARK: accounts and members (the platform operator's)
+
+    public func createAccount(name: String) throws -> Account {
+        let row = try db.query(SQL.Accounts.create, [name]).rows[0]
+        return Self.account(row)
+    }
+
+    public func accounts() throws -> [Account] {
+        try db.query(SQL.Accounts.list).rows.map(Self.account)
+    }
+
+    public func accountID(name: String) throws -> Int64? {
+        try db.query(SQL.Accounts.idByName, [name]).rows.first?.int64("id")
+    }
+
+    public func addMember(account: String, email: String, role: String) throws {
+        try db.query(SQL.Members.add, [account, email, role])
+    }
+
+    public func members(account: String) throws -> [Member] {
+        try db.query(SQL.Members.list, [account]).rows.map {
+            Member(email: $0.requiredString("email"), role: $0.requiredString("role"), createdAt: $0.requiredString("created_at"))
+        }
+    }
+
+    // MARK: drains (the account admins')
+
+    /// Refuses (as the write would) before anything is sent to an endpoint: the actor must be
+    /// an admin of the account, and enabling must not make a second enabled drain.
+    public func precheck(account: String, actor: String, enabling: Bool) throws {
+        try db.query(SQL.Drains.precheckAccount, [account, actor, enabling])
+    }
+
+    /// Checks the actor against the drain's account; returns the account's name.
+    @discardableResult
+    public func precheck(drainID: String, actor: String) throws -> String {
+        try db.query(SQL.Drains.precheckDrain, [drainID, actor]).rows[0].requiredString("account")
+    }
+
+    public func createDrain(_ d: NewDrain) throws -> String {
+        try db.query(SQL.Drains.create, [d.account, d.actor, d.name, d.url, d.secret, d.samplingRate, d.enabled])
+            .rows[0].requiredString("id")
+    }
+
+    public func updateDrain(id: String, actor: String, change: DrainChange) throws {
+        try db.query(SQL.Drains.update, [id, actor, change.name, change.url, change.samplingRate, change.secret])
+    }
+
+    public func enableDrain(id: String, actor: String, skipBacklog: Bool) throws {
+        try db.query(SQL.Drains.enable, [id, actor, skipBacklog])
+    }
+
+    public func disableDrain(id: String, actor: String) throws {
+        try db.query(SQL.Drains.disable, [id, actor])
+    }
+
+    public func deleteDrain(id: String, actor: String) throws {
+        try db.query(SQL.Drains.delete, [id, actor])
+    }
+
+    /// The endpoint and secret of a saved drain, for `drain-admin test DRAIN_ID`.
+    public func endpoint(drainID: String) throws -> (url: String, secret: String)? {
+        guard let row = try db.query(SQL.Drains.secretAndURL, [drainID]).rows.first else { return nil }
+        return (row.requiredString("url"), row.requiredString("secret"))
+    }
+
+    public func drain(id: String) throws -> DrainStatus? {
+        try db.query(SQL.Drains.show, [id]).rows.first.map(Self.status)
+    }
+
+    public func drains(account: String?) throws -> [DrainStatus] {
+        let result = try account.map { try db.query(SQL.Drains.listAccount, [$0]) } ?? db.query(SQL.Drains.listAll)
+        return result.rows.map(Self.status)
+    }
+
+    public func recentAttempts(drainID: String) throws -> [DeliveryAttempt] {
+        try db.query(SQL.Drains.recentAttempts, [drainID]).rows.map {
+            DeliveryAttempt(deliveryID: $0.string("delivery_id"), attempt: $0.int("attempt") ?? 0,
+                            lines: $0.int("lines") ?? 0, bytes: $0.int("bytes") ?? 0, status: $0.int("status"),
+                            error: $0.string("error"), durationMs: $0.int("duration_ms"),
+                            worker: $0.string("worker"), at: $0.requiredString("at"))
+        }
+    }
+
+    public func audit(account: String) throws -> [AuditEvent] {
+        try db.query(SQL.Audit.list, [account]).rows.map {
+            AuditEvent(id: $0.int64("id") ?? 0, actor: $0.requiredString("actor"), action: $0.requiredString("action"),
+                       drainID: $0.string("drain_id"), before: $0.string("before"), after: $0.string("after"),
+                       at: $0.requiredString("at"))
+        }
+    }
+
+    /// Workers whose heartbeat is younger than `within` seconds.
+    public func workers(within: Double = 60) throws -> [WorkerInfo] {
+        try db.query(SQL.Workers.list, [within]).rows.map {
+            WorkerInfo(name: $0.requiredString("name"), host: $0.requiredString("host"), pid: $0.int("pid") ?? 0,
+                       startedAt: $0.requiredString("started_at"), heartbeatAt: $0.requiredString("heartbeat_at"),
+                       inFlight: $0.int("in_flight") ?? 0)
+        }
+    }
+
+    /// Partitions ahead, retention behind, and forgetting long-dead workers.
+    public func maintain(daysAhead: Int, retentionDays: Int) throws -> (created: Int, dropped: Int) {
+        let created = try db.query(SQL.Maintenance.ensurePartitions, [daysAhead]).rows[0].int("created") ?? 0
+        let dropped = try db.query(SQL.Maintenance.dropPartitions, [retentionDays]).rows[0].int("dropped") ?? 0
+        try db.query(SQL.Maintenance.forgetWorkers, [Double(24 * 3600)])
+        return (created, dropped)
+    }
+
+    // MARK: ingest
+
+    /// Streams lines into `logs` through COPY in one transaction: if `lines` throws (a bad line),
+    /// the COPY is aborted and nothing is ingested. Returns the number of rows.
+    public func ingest(accountID: Int64, lines: (_ emit: (IngestLine) throws -> Void) throws -> Void) throws -> Int {
+        let account = String(accountID)
+        return try db.copyIn(SQL.Ingest.copy) { writer in
+            try lines { line in
+                var row: [String?] = [account]
+                row.append(contentsOf: line.values)
+                try writer.writeRow(row)
+            }
+        }
+    }
+
+    static func account(_ row: PostgresRow) -> Account {
+        Account(id: row.int64("id") ?? 0, name: row.requiredString("name"), createdAt: row.requiredString("created_at"))
+    }
+
+    static func status(_ r: PostgresRow) -> DrainStatus {
+        DrainStatus(id: r.requiredString("id"), account: r.requiredString("account"), name: r.requiredString("name"),
+                    url: r.requiredString("url"), enabled: r.bool("enabled") ?? false,
+                    disabledReason: r.string("disabled_reason"), samplingRate: r.int("sampling_rate") ?? 0,
+                    consecutiveFailures: r.int("consecutive_failures") ?? 0,
+                    lastSuccessAt: r.string("last_success_at"), lastFailureAt: r.string("last_failure_at"),
+                    lastError: r.string("last_error"), createdAt: r.requiredString("created_at"),
+                    deliveredLines: r.int64("delivered_lines") ?? 0, lagSeconds: r.double("lag_seconds"),
+                    pendingDeliveryID: r.string("pending_delivery_id"), pendingAttempts: r.int("pending_attempts") ?? 0,
+                    pendingLines: r.int("pending_lines"), leaseOwner: r.string("lease_owner"))
+    }
+}

@@ -1,0 +1,134 @@
+import DrainCore
+import Postgres
+
+/// A drain this worker holds a lease on. `leaseToken` fences every later write.
+public struct ClaimedDrain: Sendable {
+    public let id: String
+    public let url: String
+    public let secret: String
+    public let samplingRate: Int
+    public let leaseToken: Int64
+    public let consecutiveFailures: Int
+    /// True when a batch from an earlier attempt is pending and must be resent as it was.
+    public let hasPendingBatch: Bool
+}
+
+/// The bytes of one batch, ready to sign and send.
+public struct Batch: Sendable {
+    public let body: [UInt8]
+    public let lines: Int
+    public let endXact: String
+    public let endID: Int64
+}
+
+/// A batch whose attempt has been recorded as started: its delivery id and attempt number.
+public struct StartedAttempt: Sendable {
+    public let deliveryID: String
+    public let attempt: Int
+}
+
+
+/// The worker's statements: claim, read, begin attempts, record outcomes, heartbeat.
+public final class DeliveryStore {
+    public let db: PostgresConnection
+    public let workerName: String
+
+    public init(db: PostgresConnection, workerName: String) {
+        self.db = db
+        self.workerName = workerName
+    }
+
+    public func claim(limit: Int, leaseSeconds: Double) throws -> [ClaimedDrain] {
+        try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds]).rows.map {
+            ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
+                         samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
+                         consecutiveFailures: $0.int("consecutive_failures") ?? 0,
+                         hasPendingBatch: !$0.isNull("batch_delivery_id"))
+        }
+    }
+
+    /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
+    /// to send are absent from the result.
+    public func readBatches(_ drains: [ClaimedDrain]) throws -> [String: Batch] {
+        guard !drains.isEmpty else { return [:] }
+        let result = try db.query(SQL.Delivery.readBatches,
+                                  [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken))])
+        var batches: [String: Batch] = [:]
+        let fieldColumns = LogField.allCases.map { result.column($0.key) }
+        let drainColumn = result.column("drain_id")
+        let xactColumn = result.column("xact_id")
+        let idColumn = result.column("id")
+        var row = 0
+        while row < result.rowCount {
+            let drainID = result.string(row, drainColumn)!
+            var writer = NDJSONWriter(capacity: 64 * 1024)
+            var last = row
+            while row < result.rowCount && result.string(row, drainColumn)! == drainID {
+                writer.beginLine()
+                for field in LogField.allCases {
+                    result.withBytes(row, fieldColumns[field.rawValue]) { writer.append(field, $0) }
+                }
+                writer.endLine()
+                last = row
+                row += 1
+            }
+            batches[drainID] = Batch(body: writer.bytes, lines: writer.lineCount,
+                                     endXact: result.string(last, xactColumn)!,
+                                     endID: Int64(result.string(last, idColumn)!)!)
+        }
+        return batches
+    }
+
+    /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from
+    /// the answer lost its lease and must not be sent.
+    public func beginAttempts(_ items: [(drain: ClaimedDrain, batch: Batch)]) throws -> [String: StartedAttempt] {
+        guard !items.isEmpty else { return [:] }
+        let result = try db.query(SQL.Delivery.beginAttempts, [
+            PostgresArray(items.map(\.drain.id)), PostgresArray(items.map(\.drain.leaseToken)),
+            PostgresArray(items.map(\.batch.endXact)), PostgresArray(items.map(\.batch.endID)),
+            PostgresArray(items.map(\.batch.lines)),
+        ])
+        var started: [String: StartedAttempt] = [:]
+        for r in result.rows {
+            started[r.requiredString("id")] = StartedAttempt(deliveryID: r.requiredString("batch_delivery_id"),
+                                                             attempt: r.int("batch_attempts") ?? 1)
+        }
+        return started
+    }
+
+    public func releaseIdle(_ drains: [ClaimedDrain], intervalSeconds: Double) throws {
+        guard !drains.isEmpty else { return }
+        try db.query(SQL.Delivery.releaseIdle, [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken)), intervalSeconds])
+    }
+
+    /// Records an outcome atomically. Returns false when the lease was lost (the write matched
+    /// nothing and the result is discarded).
+    @discardableResult
+    public func record(_ result: DeliveryResult, drain: ClaimedDrain, batch: Batch, attempt: StartedAttempt,
+                       nextDueAfterSuccess: Double) throws -> Bool {
+        switch result {
+        case .success(let status, let seconds):
+            return try db.query(SQL.Delivery.recordSuccess, [
+                drain.id, drain.leaseToken, attempt.deliveryID, nextDueAfterSuccess, attempt.attempt,
+                batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+            ]).rowCount == 1
+        case .failure(let status, let error, let delay, let seconds):
+            return try db.query(SQL.Delivery.recordFailure, [
+                drain.id, drain.leaseToken, attempt.deliveryID, delay, String(error.prefix(500)), attempt.attempt,
+                batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+            ]).rowCount == 1
+        }
+    }
+
+    public func register(host: String, pid: Int) throws {
+        try db.query(SQL.Workers.register, [workerName, host, pid])
+    }
+
+    public func heartbeat(host: String, pid: Int, inFlight: Int) throws {
+        try db.query(SQL.Workers.heartbeat, [workerName, host, pid, inFlight])
+    }
+
+    public func unregister() throws {
+        try db.query(SQL.Workers.unregister, [workerName])
+    }
+}

@@ -1,0 +1,31 @@
+import Postgres
+
+/// Applies the embedded migrations once each, in order, under an advisory lock, so running
+/// `migrate` twice, or several at once, is safe.
+public enum Migrator {
+    /// Session-level advisory lock key: "logdrain" as ASCII bytes.
+    static let lockKey: Int64 = 0x6C6F_6764_7261_696E
+
+    public static var versions: [String] { EmbeddedMigrations.all.map(\.version) }
+    public static var migrations: [(version: String, sql: String)] { EmbeddedMigrations.all }
+
+    /// Returns the versions applied by this call (empty when already up to date).
+    @discardableResult
+    public static func migrate(_ db: PostgresConnection) throws -> [String] {
+        try db.query(SQL.Migrations.lock, [lockKey])
+        defer { _ = try? db.query(SQL.Migrations.unlock, [lockKey]) }
+        try db.execute(script: SQL.Migrations.createTable)
+        let done = Set(try db.query(SQL.Migrations.applied).rows.compactMap { $0.string("version") })
+        var applied: [String] = []
+        for m in EmbeddedMigrations.all where !done.contains(m.version) {
+            try db.transaction {
+                try db.execute(script: m.sql)
+                try db.query(SQL.Migrations.record, [m.version])
+            }
+            applied.append(m.version)
+        }
+        // Producers never meet a missing partition: keep the coming days ready.
+        try db.query(SQL.Maintenance.ensurePartitions, [7])
+        return applied
+    }
+}

@@ -1,0 +1,105 @@
+/// Rows as the product shows them. Times are RFC 3339 strings (UTC) or nil.
+public struct Account: Sendable, Equatable {
+    public let id: Int64
+    public let name: String
+    public let createdAt: String
+}
+
+public struct Member: Sendable, Equatable {
+    public let email: String
+    public let role: String
+    public let createdAt: String
+}
+
+public struct DrainStatus: Sendable {
+    public let id: String
+    public let account: String
+    public let name: String
+    /// Redacted: userinfo, query values and tokens in the path are `***`.
+    public let url: String
+    public let enabled: Bool
+    public let disabledReason: String?
+    public let samplingRate: Int
+    public let consecutiveFailures: Int
+    public let lastSuccessAt: String?
+    public let lastFailureAt: String?
+    public let lastError: String?
+    public let createdAt: String
+    public let deliveredLines: Int64
+    /// Age in seconds of the oldest line not yet delivered; nil when caught up.
+    public let lagSeconds: Double?
+    public let pendingDeliveryID: String?
+    public let pendingAttempts: Int
+    public let pendingLines: Int?
+    public let leaseOwner: String?
+}
+
+public struct DeliveryAttempt: Sendable {
+    public let deliveryID: String?
+    public let attempt: Int
+    public let lines: Int
+    public let bytes: Int
+    public let status: Int?
+    public let error: String?
+    public let durationMs: Int?
+    public let worker: String?
+    public let at: String
+}
+
+public struct AuditEvent: Sendable {
+    public let id: Int64
+    public let actor: String
+    public let action: String
+    public let drainID: String?
+    /// JSON text of the drain before and after (secrets redacted), or nil.
+    public let before: String?
+    public let after: String?
+    public let at: String
+}
+
+public struct WorkerInfo: Sendable {
+    public let name: String
+    public let host: String
+    public let pid: Int
+    public let startedAt: String
+    public let heartbeatAt: String
+    public let inFlight: Int
+}
+
+/// What a new drain is made of. The secret travels only to the database.
+public struct NewDrain: Sendable {
+    public var account: String
+    public var actor: String
+    public var name: String
+    public var url: String
+    public var secret: String
+    public var samplingRate: Int
+    public var enabled: Bool
+
+    public init(account: String, actor: String, name: String, url: String, secret: String, samplingRate: Int, enabled: Bool) {
+        self.account = account
+        self.actor = actor
+        self.name = name
+        self.url = url
+        self.secret = secret
+        self.samplingRate = samplingRate
+        self.enabled = enabled
+    }
+}
+
+/// A change to a drain; nil fields stay as they are.
+public struct DrainChange: Sendable {
+    public var name: String?
+    public var url: String?
+    public var samplingRate: Int?
+    public var secret: String?
+
+    public init(name: String? = nil, url: String? = nil, samplingRate: Int? = nil, secret: String? = nil) {
+        self.name = name
+        self.url = url
+        self.samplingRate = samplingRate
+        self.secret = secret
+    }
+
+    public var isEmpty: Bool { name == nil && url == nil && samplingRate == nil && secret == nil }
+}

@@ -1,0 +1,175 @@
+import DrainCore
+import DrainStore
+import Delivery
+import HTTPClient
+import Logging
+import Postgres
+import Foundation
+
+/// One drain-worker process: claims due drains, reads their batches, delivers them
+/// concurrently through one curl_multi loop, and records each outcome under its lease.
+/// Everything runs on the thread that calls `run()` (not Swift's cooperative pool): libpq and
+/// curl calls block only this loop, and curl keeps every transfer moving in between.
+public final class Worker {
+    private let config: WorkerConfiguration
+    private let logger: Logger
+    private let stop: StopFlag
+    public let metrics = WorkerMetrics()
+    private let host: String
+    private let pid = Int(ProcessInfo.processInfo.processIdentifier)
+
+    private struct InFlight {
+        let drain: ClaimedDrain
+        let batch: Batch
+        let attempt: StartedAttempt
+    }
+
+    private var inFlight: [Int: InFlight] = [:]
+    private var nextTransferID = 0
+    private var nextClaimAt = ContinuousClock.now
+    private var nextHeartbeatAt = ContinuousClock.now
+    private var databaseDown = false
+    private var databaseRetryDelay = 0.25
+
+    public init(configuration: WorkerConfiguration, logger: Logger, stop: StopFlag) {
+        self.config = configuration
+        self.logger = logger
+        self.stop = stop
+        self.host = ProcessInfo.processInfo.hostName
+    }
+
+    /// Runs until SIGTERM/SIGINT, then finishes what is in flight and returns.
+    public func run() throws {
+        if let address = config.metricsAddress {
+            try MetricsServer.start(address: address, metrics: metrics, worker: config.name)
+        }
+        let client = HTTPMultiClient(configuration: HTTPClientConfiguration(
+            caFile: config.caFile, allowPrivateAddresses: config.allowPrivateEndpoints,
+            userAgent: DeliveryHeaders.userAgent))
+        var store = try connectWithRetry()
+        logger.info("worker started", metadata: ["worker": "\(config.name)", "concurrency": "\(config.concurrency)",
+                                                 "lease": "\(config.lease)", "interval": "\(config.interval)"])
+        while !(stop.isSet && inFlight.isEmpty) {
+            do {
+                guard let current = store else {
+                    store = try connectWithRetry()
+                    continue
+                }
+                if !stop.isSet && inFlight.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
+                    try claimAndStart(current, client: client)
+                }
+                let waitMs = inFlight.isEmpty ? millisecondsUntil(nextClaimAt, cap: 100) : 20
+                let done = client.poll(timeoutMs: waitMs)
+                for completion in done {
+                    // Each outcome on its own: a database error loses that one result (its lease
+                    // expires and the same batch is resent), never the others.
+                    do { try finish(completion, store: current) } catch let error as PostgresError {
+                        metrics.add(.databaseErrors)
+                        handleDatabaseError(error)
+                    }
+                }
+                if ContinuousClock.now >= nextHeartbeatAt {
+                    try current.heartbeat(host: host, pid: pid, inFlight: inFlight.count)
+                    nextHeartbeatAt = ContinuousClock.now + .seconds(5)
+                }
+                metrics.set(.inFlight, inFlight.count)
+                if databaseDown {
+                    databaseDown = false
+                    databaseRetryDelay = 0.25
+                    logger.notice("database connection restored")
+                }
+            } catch let error as PostgresError {
+                metrics.add(.databaseErrors)
+                handleDatabaseError(error)
+                if stop.isSet { break }
+            }
+        }
+        // In-flight results are recorded above; anything still leased expires on its own.
+        if let store { try? store.unregister() }
+        logger.info("worker stopped", metadata: ["worker": "\(config.name)"])
+    }
+
+    private func connectWithRetry() throws -> DeliveryStore? {
+        do {
+            let db = try PostgresConnection(conninfo: config.databaseURL)
+            let store = DeliveryStore(db: db, workerName: config.name)
+            try store.register(host: host, pid: pid)
+            return store
+        } catch let error as PostgresError {
+            handleDatabaseError(error)
+            return nil
+        }
+    }
+
+    /// Logs once per change of state and backs off; never a crash loop.
+    private func handleDatabaseError(_ error: PostgresError) {
+        if error.isConnectionLoss {
+            if !databaseDown {
+                logger.error("database unavailable; retrying", metadata: ["error": "\(error)"])
+                databaseDown = true
+            }
+        } else {
+            logger.error("database error", metadata: ["error": "\(error)"])
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(databaseRetryDelay * 1000))
+        while ContinuousClock.now < deadline && !stop.isSet { usleep(50_000) }
+        databaseRetryDelay = min(databaseRetryDelay * 2, 5)
+    }
+
+    private func claimAndStart(_ store: DeliveryStore, client: HTTPMultiClient) throws {
+        let room = config.concurrency - inFlight.count
+        let claimed = try store.claim(limit: room, leaseSeconds: config.lease)
+        metrics.add(.claims)
+        // A full claim means more may be due: claim again at once; otherwise poll shortly.
+        nextClaimAt = ContinuousClock.now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
+        guard !claimed.isEmpty else { return }
+        let batches = try store.readBatches(claimed)
+        let idle = claimed.filter { batches[$0.id] == nil }
+        try store.releaseIdle(idle, intervalSeconds: config.interval)
+        let ready = claimed.compactMap { d in batches[d.id].map { (drain: d, batch: $0) } }
+        let started = try store.beginAttempts(ready)
+        for item in ready {
+            guard let attempt = started[item.drain.id] else { metrics.add(.leasesLost); continue }
+            nextTransferID += 1
+            inFlight[nextTransferID] = InFlight(drain: item.drain, batch: item.batch, attempt: attempt)
+            client.start(DeliveryRequest.make(url: item.drain.url, secret: item.drain.secret, body: item.batch.body,
+                                              deliveryID: attempt.deliveryID, attempt: attempt.attempt,
+                                              timeout: config.deliveryTimeout), id: nextTransferID)
+        }
+    }
+
+    private func finish(_ completion: HTTPMultiClient.Completion, store: DeliveryStore) throws {
+        guard let flight = inFlight.removeValue(forKey: completion.id) else { return }
+        let result = DeliveryOutcome.classify(completion.result, failuresSoFar: flight.drain.consecutiveFailures,
+                                              backoff: config.backoff)
+        // More waiting (a full batch, or a retried one): due again at once.
+        let more = flight.batch.lines >= flight.drain.samplingRate || flight.attempt.attempt > 1
+        let kept = try store.record(result, drain: flight.drain, batch: flight.batch, attempt: flight.attempt,
+                                    nextDueAfterSuccess: more ? 0 : config.interval)
+        nextClaimAt = ContinuousClock.now
+        if !kept {
+            metrics.add(.leasesLost)
+            logger.warning("lease lost; result discarded", metadata: ["drain": "\(flight.drain.id)"])
+            return
+        }
+        switch result {
+        case .success:
+            metrics.add(.batchesSent)
+            metrics.add(.linesDelivered, flight.batch.lines)
+            metrics.add(.bytesDelivered, flight.batch.body.count)
+            logger.debug("delivered", metadata: ["drain": "\(flight.drain.id)", "lines": "\(flight.batch.lines)",
+                                                 "attempt": "\(flight.attempt.attempt)"])
+        case .failure(_, let error, let delay, _):
+            metrics.add(.batchesFailed)
+            logger.warning("delivery failed", metadata: [
+                "drain": "\(flight.drain.id)", "attempt": "\(flight.attempt.attempt)",
+                "failures": "\(flight.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
+        }
+    }
+
+    private func millisecondsUntil(_ instant: ContinuousClock.Instant, cap: Int) -> Int {
+        let d = instant - ContinuousClock.now
+        let ms = Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+        return max(0, min(cap, ms))
+    }
+}

@@ -1,0 +1,31 @@
+import DrainCore
+
+public struct WorkerConfiguration: Sendable {
+    /// `postgresql://` URL or conninfo; empty means libpq's defaults (PGHOST, ...).
+    public var databaseURL: String
+    public var name: String
+    /// How many drains may be in flight at once.
+    public var concurrency: Int
+    /// A drain with nothing more waiting is due again this long after its last attempt.
+    public var interval: Double
+    /// How long a claim lasts; longer than the 10 s delivery timeout.
+    public var lease: Double
+    public var backoff: Backoff
+    public var caFile: String?
+    public var allowPrivateEndpoints: Bool
+    public var metricsAddress: String?
+    public var deliveryTimeout: Double = 10
+
+    public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
+                backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?) {
+        self.databaseURL = databaseURL
+        self.name = name
+        self.concurrency = concurrency
+        self.interval = interval
+        self.lease = lease
+        self.backoff = backoff
+        self.caFile = caFile
+        self.allowPrivateEndpoints = allowPrivateEndpoints
+        self.metricsAddress = metricsAddress
+    }
+}

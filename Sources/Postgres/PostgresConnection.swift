@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibPQ
+
+/// One libpq connection. Not thread-safe: use it from one thread at a time.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+    private let conninfo: String
+
+    /// Connects with a `postgresql://` URL or `key=value` conninfo; an empty string
+    /// means libpq's own defaults (`PGHOST`, `PGPORT`, `PGUSER`, ...).
+    public init(conninfo: String) throws {
+        self.conninfo = conninfo
+        try connect()
+    }
+
+    deinit { if let handle { PQfinish(handle) } }
+
+    private func connect() throws {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        guard let conn = PQconnectdb(conninfo) else {
+            throw PostgresError(kind: .connection, message: "out of memory allocating a connection")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let error = PostgresError(kind: .connection, message: PostgresError.connectionMessage(conn))
+            PQfinish(conn)
+            throw error
+        }
+        // Notices (e.g. "relation already exists, skipping") are not errors: keep stderr clean.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        handle = conn
+    }
+
+    public var isConnected: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// Reconnects if the connection was lost; a no-op while it is healthy.
+    public func ensureConnected() throws {
+        if !isConnected { try connect() }
+    }
+
+    /// Runs one statement with bound parameters (text format) and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresParameter] = []) throws -> PostgresResult {
+        try ensureConnected()
+        let texts = parameters.map(\.postgresText)
+        let result = withCStrings(texts) { pointers in
+            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+        }
+        return try check(result)
+    }
+
+    /// Runs a script of several statements without parameters (migrations, DDL).
+    public func execute(script: String) throws {
+        try ensureConnected()
+        _ = try check(PQexec(handle, script))
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(script: "BEGIN")
+        do {
+            let value = try body()
+            try execute(script: "COMMIT")
+            return value
+        } catch {
+            if isConnected { _ = try? execute(script: "ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Streams rows in through `COPY ... FROM STDIN` (text format). If `body` throws, the
+    /// copy is aborted, the server discards every row of it, and the error is rethrown.
+    @discardableResult
+    public func copyIn(_ sql: String, _ body: (CopyWriter) throws -> Void) throws -> Int {
+        try ensureConnected()
+        let start = try checkStatus(PQexec(handle, sql), expect: PGRES_COPY_IN)
+        _ = start
+        let writer = CopyWriter(send: { [handle] bytes in
+            bytes.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+            }
+        })
+        do {
+            try body(writer)
+            try writer.flush()
+        } catch {
+            PQputCopyEnd(handle, "aborted by client")
+            drainResults()
+            throw error
+        }
+        guard PQputCopyEnd(handle, nil) == 1 else {
+            throw PostgresError(kind: .connection, message: PostgresError.connectionMessage(handle))
+        }
+        let result = try check(PQgetResult(handle))
+        drainResults()
+        return result.affectedRows
+    }
+
+    private func drainResults() {
+        while let r = PQgetResult(handle) { PQclear(r) }
+    }
+
+    private func check(_ result: OpaquePointer?) throws -> PostgresResult {
+        guard let result else { throw PostgresError.from(result: nil, connection: handle) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresResult(handle: result)
+        default:
+            let error = PostgresError.from(result: result, connection: handle)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    private func checkStatus(_ result: OpaquePointer?, expect: ExecStatusType) throws -> Bool {
+        guard let result else { throw PostgresError.from(result: nil, connection: handle) }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == expect else {
+            throw PostgresError.from(result: result, connection: handle)
+        }
+        return true
+    }
+}
+
+/// Calls `body` with C strings for `texts` (nil stays NULL), valid only during the call.
+private func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0)! } }
+    defer { for p in owned { free(p) } }
+    return owned.withUnsafeMutableBufferPointer { buf in
+        body(buf.map { UnsafePointer($0) })
+    }
+}

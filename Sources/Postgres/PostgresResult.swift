@@ -1,0 +1,66 @@
+import CLibPQ
+
+/// The rows of one statement, in text format. Owns its `PGresult`.
+public final class PostgresResult {
+    private let handle: OpaquePointer
+    public let rowCount: Int
+    public let columnCount: Int
+    private let columnIndex: [String: Int]
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+        rowCount = Int(PQntuples(handle))
+        columnCount = Int(PQnfields(handle))
+        var index: [String: Int] = [:]
+        for c in 0..<columnCount { index[String(cString: PQfname(handle, Int32(c)))] = c }
+        columnIndex = index
+    }
+
+    deinit { PQclear(handle) }
+
+    /// Rows changed by an INSERT/UPDATE/DELETE (or copied by COPY).
+    public var affectedRows: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
+
+    public func column(_ name: String) -> Int {
+        guard let c = columnIndex[name] else { preconditionFailure("no column \(name) in result") }
+        return c
+    }
+
+    public func isNull(_ row: Int, _ column: Int) -> Bool {
+        PQgetisnull(handle, Int32(row), Int32(column)) == 1
+    }
+
+    public func string(_ row: Int, _ column: Int) -> String? {
+        if isNull(row, column) { return nil }
+        return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+    }
+
+    /// The raw UTF-8 bytes of a value, valid only inside `body`: lets hot paths encode
+    /// rows without building a `String` per field.
+    public func withBytes<R>(_ row: Int, _ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        if isNull(row, column) { return try body(nil) }
+        let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+        let raw = UnsafeRawPointer(PQgetvalue(handle, Int32(row), Int32(column))!)
+        return try body(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt8.self), count: length))
+    }
+
+    public var rows: [PostgresRow] { (0..<rowCount).map { PostgresRow(result: self, index: $0) } }
+}
+
+/// One row of a result, read by column name.
+public struct PostgresRow {
+    public let result: PostgresResult
+    public let index: Int
+
+    public func string(_ name: String) -> String? { result.string(index, result.column(name)) }
+    public func isNull(_ name: String) -> Bool { result.isNull(index, result.column(name)) }
+
+    public func requiredString(_ name: String) -> String {
+        guard let s = string(name) else { preconditionFailure("column \(name) is NULL") }
+        return s
+    }
+    public func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
+    public func int64(_ name: String) -> Int64? { string(name).flatMap { Int64($0) } }
+    public func double(_ name: String) -> Double? { string(name).flatMap { Double($0) } }
+    public func bool(_ name: String) -> Bool? { string(name).map { $0 == "t" } }
+}

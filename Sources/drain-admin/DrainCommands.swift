@@ -1,0 +1,219 @@
+import ArgumentParser
+import DrainAdminKit
+import DrainCore
+import DrainStore
+
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create a log drain for an account.",
+        discussion: """
+            Checks every field, then sends one signed test line to the endpoint and saves the
+            drain only if it answers 2xx (skip with --skip-test). Only one drain per account can
+            be enabled. The secret signs every delivery (X-Fal-Signature, HMAC-SHA256); it is
+            never taken on the command line and never shown again, except that
+            --generate-secret prints the new secret once.
+
+            Example:
+              drain-admin create acme --as ops@acme.example --name "Production Datadog" \\
+                --url 'https://http-intake.logs.datadoghq.com/api/v2/logs?dd-api-key=...' \\
+                --secret-file ./drain.secret
+            """)
+    @Argument(help: "Account name.") var account: String
+    @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
+    @Option(help: "A label, 1-100 characters.") var name: String
+    @Option(help: "The endpoint: an https:// URL with a host; path and query are kept.") var url: String
+    @OptionGroup var secret: SecretOptions
+    @Option(help: "Most lines per delivery batch, 1-5000.") var samplingRate: Int = 1000
+    @Flag(help: "Save without sending a test line.") var skipTest = false
+    @Flag(help: "Create the drain disabled (reason: manual).") var disabled = false
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var endpoint: EndpointOptions
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let source = try secret.source(required: true)!
+        try perform(connection, endpoint) {
+            try $0.createDrain(CreateRequest(account: account, actor: actor, name: name, url: url, secret: source,
+                                             samplingRate: samplingRate, skipTest: skipTest, disabled: disabled),
+                               json: output.json)
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List drains with their status.",
+        discussion: """
+            Shows enabled/disabled and why, consecutive failures, last successful delivery and
+            lag (age of the oldest line not yet delivered). URLs are redacted.
+
+            Example: drain-admin list acme --json
+            """)
+    @Argument(help: "Only this account's drains.") var account: String?
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.listDrains(account: account, json: output.json) } }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one drain, its status and recent delivery attempts.",
+        discussion: "Example: drain-admin show 3f1c...-... --json")
+    @Argument(help: "The drain's id.") var drainID: String
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.showDrain(id: drainID, json: output.json) } }
+}
+
+struct UpdateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Change a drain's name, URL, sampling rate or secret.",
+        discussion: """
+            A new URL is tested with a signed line first and saved only on 2xx (--skip-test
+            skips it). A batch being retried keeps its body and delivery id and goes to the new
+            URL with the new signature.
+
+            Example: drain-admin update 3f1c... --as ops@acme.example --sampling-rate 500
+            """)
+    @Argument(help: "The drain's id.") var drainID: String
+    @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
+    @Option(help: "A new label, 1-100 characters.") var name: String?
+    @Option(help: "A new https:// endpoint URL.") var url: String?
+    @Option(help: "Most lines per batch, 1-5000.") var samplingRate: Int?
+    @OptionGroup var secret: SecretOptions
+    @Flag(help: "Save a new URL without sending a test line.") var skipTest = false
+    @OptionGroup var endpoint: EndpointOptions
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let source = try secret.source(required: false)
+        try perform(connection, endpoint) {
+            try $0.updateDrain(id: drainID, actor: actor, change: DrainChange(name: name, url: url, samplingRate: samplingRate),
+                               secret: source, skipTest: skipTest)
+        }
+    }
+}
+
+struct EnableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable", abstract: "Enable a drain (for instance after it was disabled by failures).",
+        discussion: """
+            Resets the failure counter and resumes from where delivery stopped, so lines that
+            arrived meanwhile are delivered. --skip-backlog instead starts from the last 30
+            seconds and drops any pending batch. Refused while another drain of the account is
+            enabled.
+
+            Example: drain-admin enable 3f1c... --as ops@acme.example
+            """)
+    @Argument(help: "The drain's id.") var drainID: String
+    @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
+    @Flag(help: "Deliver only from the last 30 seconds on; drop the backlog.") var skipBacklog = false
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.enableDrain(id: drainID, actor: actor, skipBacklog: skipBacklog) } }
+}
+
+struct DisableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disable", abstract: "Disable a drain (reason: manual). Its cursor is kept.",
+        discussion: "Example: drain-admin disable 3f1c... --as ops@acme.example")
+    @Argument(help: "The drain's id.") var drainID: String
+    @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.disableDrain(id: drainID, actor: actor) } }
+}
+
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a drain and its delivery history (audited).",
+        discussion: "Example: drain-admin delete 3f1c... --as ops@acme.example")
+    @Argument(help: "The drain's id.") var drainID: String
+    @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.deleteDrain(id: drainID, actor: actor) } }
+}
+
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test", abstract: "Send a signed test line to a saved drain or to an unsaved URL.",
+        discussion: """
+            Exits 0 on a 2xx answer and prints the status and latency; otherwise prints the
+            status or the DNS/connect/TLS/timeout error and exits 1. Changes no drain state.
+
+            Examples:
+              drain-admin test 3f1c...
+              drain-admin test --url https://logs.example.com/intake --secret-file ./drain.secret
+            """)
+    @Argument(help: "The drain's id.") var drainID: String?
+    @Option(help: "An https:// endpoint to test instead of a saved drain.") var url: String?
+    @OptionGroup var secret: SecretOptions
+    @OptionGroup var endpoint: EndpointOptions
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let source = try secret.source(required: false)
+        try perform(connection, endpoint) { try $0.test(drainID: drainID, url: url, secret: source) }
+    }
+}
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Load NDJSON log lines into the logs table for an account.",
+        discussion: """
+            Each line is a JSON object in the wire format: timestamp (RFC 3339), message and
+            level are required; fal_* fields are optional; all values are strings. Blank lines
+            are ignored. Atomic: a bad line is reported by its number and nothing is ingested.
+
+            Example: drain-admin ingest acme app.ndjson
+            """)
+    @Argument(help: "Account name.") var account: String
+    @Argument(help: "NDJSON file (default: standard input).") var file: String?
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.ingest(account: account, path: file) } }
+}
+
+struct WorkersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workers", abstract: "List live workers (heartbeat within the last minute).",
+        discussion: "Example: drain-admin workers --json")
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.workers(json: output.json) } }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "List an account's audit trail (who changed what; secrets redacted).",
+        discussion: "Example: drain-admin audit acme --json")
+    @Argument(help: "Account name.") var account: String
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.audit(account: account, json: output.json) } }
+}
+
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Create or upgrade the database schema.",
+        discussion: """
+            Applies each embedded migration once, in order, under an advisory lock: safe to run
+            repeatedly and concurrently. Also creates the coming days' log partitions.
+
+            Example: DATABASE_URL=postgresql://... drain-admin migrate
+            """)
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.migrate() } }
+}
+
+struct MaintainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maintain", abstract: "Create log partitions ahead and drop those past retention.",
+        discussion: """
+            Run it daily (cron or a systemd timer). Dropping a day's partition discards its lines
+            even where a disabled drain has not delivered them.
+
+            Example: drain-admin maintain --days-ahead 7 --retention-days 7
+            """)
+    @Option(help: "Days of partitions to keep ready ahead of today.") var daysAhead = 7
+    @Option(help: "Days of logs to keep.") var retentionDays = 7
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.maintain(daysAhead: daysAhead, retentionDays: retentionDays) } }
+}

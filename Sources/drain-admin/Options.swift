@@ -1,0 +1,43 @@
+import ArgumentParser
+import DrainAdminKit
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL or conninfo (default: $DATABASE_URL, else libpq's PG* defaults).")
+    var databaseURL: String?
+}
+
+struct EndpointOptions: ParsableArguments {
+    @Option(help: "Extra PEM CA bundle to trust for endpoints (default: $DRAIN_CA_FILE).")
+    var caFile: String?
+
+    @Flag(help: "Allow endpoints on loopback, private, link-local and metadata addresses (or DRAIN_ALLOW_PRIVATE_ENDPOINTS=1).")
+    var allowPrivateEndpoints = false
+}
+
+struct SecretOptions: ParsableArguments {
+    @Option(help: "Read the secret from this file (one trailing newline is ignored).")
+    var secretFile: String?
+
+    @Option(help: "Read the secret from this environment variable.")
+    var secretEnv: String?
+
+    @Flag(help: "Generate a strong random secret and print it once.")
+    var generateSecret = false
+
+    func source(required: Bool) throws -> SecretSource? {
+        try SecretSource.from(file: secretFile, env: secretEnv, generate: generateSecret, required: required)
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+}
+
+/// Builds the admin for a command and prints what it returns.
+func perform(_ connection: ConnectionOptions, _ endpoint: EndpointOptions = EndpointOptions(),
+             _ body: (Admin) throws -> String) throws {
+    let admin = Admin(environment: AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint.caFile,
+                                                    allowPrivateEndpoints: endpoint.allowPrivateEndpoints))
+    print(try body(admin))
+}

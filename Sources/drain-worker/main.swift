@@ -1,0 +1,90 @@
+import ArgumentParser
+import DrainCore
+import DrainWorkerKit
+import Foundation
+import Logging
+
+struct DrainWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain-worker",
+        abstract: "Deliver log drains: claim due drains, send signed NDJSON batches, record outcomes.",
+        discussion: """
+            Run any number of workers against one database; they share the work through row
+            leases. SIGTERM or SIGINT stops claiming, lets in-flight deliveries finish (at most
+            the 10 s delivery timeout), and exits 0.
+
+            Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, LOG_LEVEL.
+
+            Example:
+              DATABASE_URL=postgresql://logdrain@db/logdrain drain-worker --name worker-1 --concurrency 64
+            """)
+
+    @Option(help: "PostgreSQL URL or conninfo (default: $DATABASE_URL, else libpq's PG* defaults).")
+    var databaseURL: String?
+
+    @Option(help: "Name shown in `drain-admin workers` and used as the lease owner (default: HOST-PID).")
+    var name: String?
+
+    @Option(help: "Drains in flight at once.")
+    var concurrency: Int = 32
+
+    @Option(help: "Seconds between deliveries of a drain that has caught up.")
+    var interval: Double = 1
+
+    @Option(help: "Seconds a claimed drain stays leased to this worker (must exceed the 10 s delivery timeout).")
+    var lease: Double = 30
+
+    @Option(help: "First retry delay in seconds after a failed delivery (doubles per failure, with jitter).")
+    var backoffBase: Double = 1
+
+    @Option(help: "Longest retry delay in seconds (also caps Retry-After).")
+    var backoffMax: Double = 60
+
+    @Option(help: "Extra PEM CA bundle to trust for endpoints (default: $DRAIN_CA_FILE).")
+    var caFile: String?
+
+    @Flag(help: "Allow endpoints on loopback, private, link-local and metadata addresses (or DRAIN_ALLOW_PRIVATE_ENDPOINTS=1).")
+    var allowPrivateEndpoints = false
+
+    @Option(help: "Serve Prometheus metrics on HOST:PORT.")
+    var metricsAddress: String?
+
+    func validate() throws {
+        guard concurrency >= 1 && concurrency <= 10_000 else { throw ValidationError("concurrency: must be between 1 and 10000 (got \(concurrency))") }
+        guard interval > 0 else { throw ValidationError("interval: must be greater than 0 (got \(interval))") }
+        guard lease > 10 else { throw ValidationError("lease: must exceed the 10 s delivery timeout (got \(lease))") }
+        guard backoffBase > 0 else { throw ValidationError("backoff-base: must be greater than 0 (got \(backoffBase))") }
+        guard backoffMax >= backoffBase else { throw ValidationError("backoff-max: must be at least backoff-base (got \(backoffMax))") }
+        if let ca = caFile ?? env("DRAIN_CA_FILE"), !FileManager.default.isReadableFile(atPath: ca) {
+            throw ValidationError("ca-file: cannot read \(ca)")
+        }
+    }
+
+    func run() throws {
+        let level = env("LOG_LEVEL").flatMap { Logger.Level(rawValue: $0) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let config = WorkerConfiguration(
+            databaseURL: databaseURL ?? env("DATABASE_URL") ?? "",
+            name: workerName, concurrency: concurrency, interval: interval, lease: lease,
+            backoff: Backoff(base: backoffBase, cap: backoffMax),
+            caFile: caFile ?? env("DRAIN_CA_FILE"),
+            allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
+            metricsAddress: metricsAddress)
+        let stop = StopFlag()
+        let signals = stop.installSignalHandlers()
+        defer { signals.forEach { $0.cancel() } }
+        try Worker(configuration: config, logger: Logger(label: "drain-worker"), stop: stop).run()
+    }
+
+    private func env(_ key: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[key], !v.isEmpty else { return nil }
+        return v
+    }
+}
+
+DrainWorkerCommand.main()
