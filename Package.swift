@@ -45,7 +45,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "Crypto"]),
+        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "Crypto", "HTTPClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DrainCore", "DrainStore", "Postgres", "HTTPClient", "Crypto"]),
     ],
     swiftLanguageModes: [.v6]

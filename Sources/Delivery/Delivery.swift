@@ -51,8 +51,10 @@ public enum EndpointGuard {
         let endpoint = try Validate.endpointURL(url)
         if allowPrivate { return }
         switch AddressPolicy.resolve(host: endpoint.host, port: endpoint.port) {
-        case .failure(let error):
-            throw ValidationFailure(field: "url", problem: error.message)
+        case .failure:
+            // Unresolvable here is not proof of anything: the worker checks again at connect
+            // time, and a test send reports the DNS error itself.
+            return
         case .success(let addresses):
             for address in addresses {
                 if let reason = AddressPolicy.restriction(of: address) {

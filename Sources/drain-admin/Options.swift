@@ -35,9 +35,9 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Builds the admin for a command and prints what it returns.
-func perform(_ connection: ConnectionOptions, _ endpoint: EndpointOptions = EndpointOptions(),
+func perform(_ connection: ConnectionOptions, _ endpoint: EndpointOptions? = nil,
              _ body: (Admin) throws -> String) throws {
-    let admin = Admin(environment: AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint.caFile,
-                                                    allowPrivateEndpoints: endpoint.allowPrivateEndpoints))
+    let admin = Admin(environment: AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint?.caFile,
+                                                    allowPrivateEndpoints: endpoint?.allowPrivateEndpoints ?? false))
     print(try body(admin))
 }

@@ -75,6 +75,8 @@ struct DrainWorkerCommand: ParsableCommand {
             caFile: caFile ?? env("DRAIN_CA_FILE"),
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
             metricsAddress: metricsAddress)
+        // A metrics client that hangs up mid-response must not kill the worker.
+        signal(SIGPIPE, SIG_IGN)
         let stop = StopFlag()
         let signals = stop.installSignalHandlers()
         defer { signals.forEach { $0.cancel() } }

@@ -1,0 +1,212 @@
+import Foundation
+import XCTest
+import Postgres
+
+/// drain-worker against the real database and the real HTTPS receiver.
+final class DeliveryTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+
+    private func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    func testWireFormatByteForByteAndSignature() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("wire"))"
+        let id = try h.makeDrain(account: a, path: path)
+        let input = """
+            {"timestamp": "2026-02-17T10:30:00.123456Z", "message": "Model loaded \\"ok\\"\\\\ done\\nnext\\ttab\\u0001\\u001f é 日本 🎉 \\u2028", "level": "info", "fal_app_name": "my-model", "fal_app_id": "abc123", "fal_request_id": "req-456", "fal_job_id": "job-789", "fal_endpoint": "/", "fal_node_id": "node-1", "fal_worker_id": "worker-42", "fal_source": "run", "fal_isolate_source": "iso"}
+            {"timestamp": "2026-02-17T12:30:01.9+02:00", "message": "", "level": "warning", "fal_endpoint": ""}
+            """
+        XCTAssertEqual(try runTool(h, "drain-admin", ["ingest", a.name], stdin: input).status, 0)
+        let w = try WorkerProcess(h, name: unique("wire"))
+        defer { w.stop() }
+        try waitUntil(15, "delivery") { !h.received(path).isEmpty }
+        let r = try XCTUnwrap(h.received(path).first)
+        let expected = #"{"timestamp": "2026-02-17T10:30:00.123Z", "message": "Model loaded \"ok\"\\ done\nnext\ttab\u0001\u001f é 日本 🎉 "# + "\u{2028}" + #"", "level": "info", "fal_app_name": "my-model", "fal_app_id": "abc123", "fal_request_id": "req-456", "fal_job_id": "job-789", "fal_endpoint": "/", "fal_node_id": "node-1", "fal_worker_id": "worker-42", "fal_source": "run", "fal_isolate_source": "iso"}"# + "\n"
+            + #"{"timestamp": "2026-02-17T10:30:01.900Z", "message": "", "level": "warning", "fal_endpoint": ""}"# + "\n"
+        XCTAssertEqual(String(decoding: r.body, as: UTF8.self), expected)
+        XCTAssertTrue(r.signatureValid, "the seed's verify_signature accepts it")
+        XCTAssertEqual(r.headers["x-fal-signature"], hmacHex(h.secret, r.body))
+        XCTAssertNotEqual(r.headers["x-fal-signature"], hmacHex(h.secret, r.body + Data("x".utf8)), "tampering changes the signature")
+        XCTAssertEqual(r.headers["content-type"], "application/x-ndjson")
+        XCTAssertEqual(r.headers["user-agent"], "LogDrain/0.1.0")
+        XCTAssertEqual(r.headers["x-fal-delivery-attempt"], "1")
+        XCTAssertNotNil(UUID(uuidString: r.headers["x-fal-delivery-id"] ?? ""))
+        XCTAssertEqual(w.stop(), 0, "SIGTERM exits 0")
+        let status = try h.show(id)
+        XCTAssertNotNil(status["last_success_at"] as? String)
+        XCTAssertEqual(status["consecutive_failures"] as? Int, 0)
+    }
+
+    func testSamplingRateCapsBatchesAndKeepsOrder() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("cap"))"
+        _ = try h.makeDrain(account: a, path: path, rate: 10)
+        let db = try h.connect()
+        try insertLogs(db, account: a.id, messages: (1...35).map { "line \($0)" })
+        let w = try WorkerProcess(h, name: unique("cap"))
+        defer { w.stop() }
+        try waitUntil(15, "35 lines") { h.received(path).flatMap(\.messages).count >= 35 }
+        usleep(500_000)
+        let posts = h.received(path)
+        XCTAssertEqual(posts.map { $0.lines.count }, [10, 10, 10, 5])
+        XCTAssertEqual(posts.flatMap(\.messages), (1...35).map { "line \($0)" })
+        XCTAssertEqual(Set(posts.compactMap { $0.headers["x-fal-delivery-id"] }).count, 4, "each batch has its own id")
+    }
+
+    func testNewDrainStartsFromLast30Seconds() throws {
+        let a = try h.makeAccount()
+        let db = try h.connect()
+        try insertLogs(db, account: a.id, messages: ["old"], ts: "2020-01-01T00:00:00Z")
+        try db.query("insert into logs (account_id, ts, message, level) values ($1::bigint, now() - interval '10 seconds', 'recent', 'info')", [a.id])
+        try db.query("insert into logs (account_id, ts, message, level) values ($1::bigint, now() - interval '45 seconds', 'too old', 'info')", [a.id])
+        let path = "/ok/\(unique("window"))"
+        _ = try h.makeDrain(account: a, path: path)
+        try insertLogs(db, account: a.id, messages: ["after creation, old timestamp"], ts: "2020-01-01T00:00:00Z")
+        let w = try WorkerProcess(h, name: unique("window"))
+        defer { w.stop() }
+        try waitUntil(15, "two lines") { h.received(path).flatMap(\.messages).count >= 2 }
+        usleep(600_000)
+        XCTAssertEqual(h.received(path).flatMap(\.messages), ["recent", "after creation, old timestamp"])
+    }
+
+    func testFiveFailuresDisableTheDrainAndNoSixthRequest() throws {
+        let a = try h.makeAccount()
+        let path = "/status/500/\(unique("fail"))"
+        let id = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["doomed"])
+        let w = try WorkerProcess(h, name: unique("fail"))
+        defer { w.stop() }
+        try waitUntil(20, "disabled") { (try h.show(id))["enabled"] as? Bool == false }
+        usleep(1_500_000)
+        let posts = h.received(path)
+        XCTAssertEqual(posts.count, 5, "no 6th request")
+        XCTAssertEqual(posts.map { $0.headers["x-fal-delivery-attempt"] ?? "" }, ["1", "2", "3", "4", "5"])
+        XCTAssertEqual(Set(posts.map(\.body)).count, 1, "retries are byte-identical")
+        XCTAssertEqual(Set(posts.compactMap { $0.headers["x-fal-delivery-id"] }).count, 1)
+        XCTAssertEqual(Set(posts.compactMap { $0.headers["x-fal-signature"] }).count, 1)
+        let s = try h.show(id)
+        XCTAssertEqual(s["disabled_reason"] as? String, "failures")
+        XCTAssertEqual(s["consecutive_failures"] as? Int, 5)
+        XCTAssertTrue((s["last_error"] as? String ?? "").contains("HTTP 500"), "\(s)")
+        XCTAssertNotNil(s["last_failure_at"] as? String)
+        let audit = try runTool(h, "drain-admin", ["audit", a.name, "--json"]).array
+        XCTAssertTrue(audit.contains { ($0["action"] as? String) == "drain.auto-disable" })
+    }
+
+    func testSuccessResetsCounterAndReEnableDeliversBacklog() throws {
+        let a = try h.makeAccount()
+        let flaky = "/flaky/2/\(unique("flaky"))"
+        let id = try h.makeDrain(account: a, path: flaky)
+        let db = try h.connect()
+        try insertLogs(db, account: a.id, messages: ["first"])
+        let w = try WorkerProcess(h, name: unique("flaky"))
+        defer { w.stop() }
+        try waitUntil(15, "success after two failures") { (try h.show(id))["last_success_at"] as? String != nil }
+        let s = try h.show(id)
+        XCTAssertEqual(s["consecutive_failures"] as? Int, 0)
+        XCTAssertEqual(h.received(flaky).map(\.status), [500, 500, 200])
+
+        // Break it, let it disable, then fix the URL and re-enable: lines that arrived meanwhile arrive.
+        let broken = "/status/503/\(unique("broken"))"
+        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + broken, "--skip-test"]).status, 0)
+        try insertLogs(db, account: a.id, messages: ["while failing 1"])
+        try waitUntil(20, "auto-disabled") { (try h.show(id))["disabled_reason"] as? String == "failures" }
+        try insertLogs(db, account: a.id, messages: ["while disabled 2"])
+        let fixed = "/ok/\(unique("fixed"))"
+        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + fixed, "--skip-test"]).status, 0)
+        XCTAssertEqual(try runTool(h, "drain-admin", ["enable", id, "--as", a.admin]).status, 0)
+        XCTAssertEqual((try h.show(id))["consecutive_failures"] as? Int, 0)
+        try waitUntil(15, "backlog delivered") { h.received(fixed).flatMap(\.messages).count >= 2 }
+        let got = h.received(fixed)
+        XCTAssertEqual(got.flatMap(\.messages), ["while failing 1", "while disabled 2"])
+        // The pending batch keeps its delivery id across the URL change, and the attempt count goes on.
+        XCTAssertEqual(got.first?.headers["x-fal-delivery-id"], h.received(broken).first?.headers["x-fal-delivery-id"])
+        XCTAssertEqual(got.first?.headers["x-fal-delivery-attempt"], "6")
+    }
+
+    func testSkipBacklogStartsFromLast30Seconds() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("skip"))"
+        let id = try h.makeDrain(account: a, path: path, extra: ["--disabled"])
+        let db = try h.connect()
+        try insertLogs(db, account: a.id, messages: ["backlog old"], ts: "2020-01-01T00:00:00Z")
+        try insertLogs(db, account: a.id, messages: ["backlog recent"])
+        XCTAssertEqual(try runTool(h, "drain-admin", ["enable", id, "--as", a.admin, "--skip-backlog"]).status, 0)
+        try insertLogs(db, account: a.id, messages: ["after enable"], ts: "2020-01-01T00:00:00Z")
+        let w = try WorkerProcess(h, name: unique("skip"))
+        defer { w.stop() }
+        try waitUntil(15, "two lines") { h.received(path).flatMap(\.messages).count >= 2 }
+        usleep(500_000)
+        XCTAssertEqual(h.received(path).flatMap(\.messages), ["backlog recent", "after enable"])
+    }
+
+    func testRedirectIsAFailureAndNotFollowed() throws {
+        let a = try h.makeAccount()
+        let path = "/status/301/\(unique("redir"))"
+        let id = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["x"])
+        let w = try WorkerProcess(h, name: unique("redir"))
+        defer { w.stop() }
+        try waitUntil(15, "a failure") { ((try h.show(id))["consecutive_failures"] as? Int ?? 0) >= 1 }
+        XCTAssertTrue(((try h.show(id))["last_error"] as? String ?? "").contains("HTTP 301"))
+        XCTAssertTrue(h.received("/ok/redirected").isEmpty, "the Location was not followed")
+    }
+
+    func testRetryAfterIsHonoured() throws {
+        let a = try h.makeAccount()
+        let path = "/retry-after/2/1/\(unique("ra"))"
+        _ = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["x"])
+        let w = try WorkerProcess(h, name: unique("ra"), extraArgs: ["--backoff-max", "5"])
+        defer { w.stop() }
+        try waitUntil(15, "retried") { h.received(path).count >= 2 }
+        let posts = h.received(path)
+        XCTAssertEqual(posts.map(\.status), [503, 200])
+        XCTAssertGreaterThanOrEqual(posts[1].time - posts[0].time, 1.9, "waited for Retry-After: 2")
+    }
+
+    func testSlowEndpointTimesOutWithoutDelayingOtherDrains() throws {
+        let slowAccount = try h.makeAccount()
+        let fastAccount = try h.makeAccount()
+        let slowPath = "/sleep/12/\(unique("slow"))"
+        let fastPath = "/ok/\(unique("fast"))"
+        let slowID = try h.makeDrain(account: slowAccount, path: slowPath)
+        _ = try h.makeDrain(account: fastAccount, path: fastPath, rate: 5)
+        let db = try h.connect()
+        try insertLogs(db, account: slowAccount.id, messages: ["slow"])
+        let w = try WorkerProcess(h, name: unique("slow"))
+        defer { w.stop() }
+        try waitUntil(5, "slow request started") { !h.received(slowPath).isEmpty }
+        let start = Date()
+        for i in 0..<5 {
+            try insertLogs(db, account: fastAccount.id, messages: ["fast \(i)"])
+            usleep(300_000)
+        }
+        try waitUntil(5, "fast lines while the slow one hangs") { h.received(fastPath).flatMap(\.messages).count >= 5 }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 9, "the fast drain flowed while the slow one was in flight")
+        try waitUntil(15, "timeout recorded") { ((try h.show(slowID))["consecutive_failures"] as? Int ?? 0) >= 1 }
+        let error = (try h.show(slowID))["last_error"] as? String ?? ""
+        XCTAssertTrue(error.contains("timeout"), error)
+    }
+
+    func testPrivateEndpointIsRefusedByTheWorkerWithoutFlag() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("private"))"
+        let id = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["x"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(h.binDir)/drain-worker")
+        p.arguments = ["--name", unique("strict"), "--ca-file", h.caFile, "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.1"]
+        var env = h.env
+        env["DATABASE_URL"] = h.databaseURL
+        env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
+        p.environment = env
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        try waitUntil(15, "refusal recorded") { ((try h.show(id))["consecutive_failures"] as? Int ?? 0) >= 1 }
+        XCTAssertTrue(((try h.show(id))["last_error"] as? String ?? "").contains("loopback"))
+        XCTAssertTrue(h.received(path).isEmpty, "nothing was sent")
+    }
+}

@@ -1,0 +1,81 @@
+import XCTest
+import Postgres
+
+final class PostgresWrapperTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+
+    func testUniqueViolationCarriesSQLState() throws {
+        let db = try h.connect()
+        try db.execute(script: "create temp table u (k int primary key)")
+        try db.query("insert into u values ($1::int)", [1])
+        XCTAssertThrowsError(try db.query("insert into u values ($1::int)", [1])) { error in
+            let e = error as? PostgresError
+            XCTAssertEqual(e?.sqlState, "23505")
+            XCTAssertEqual(e?.kind, .server)
+            XCTAssertTrue(e?.isUniqueViolation ?? false)
+            XCTAssertEqual(e?.constraint, "u_pkey")
+        }
+        // The connection is still usable after an error.
+        XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
+    }
+
+    func testNullsAndUnicodeRoundTrip() throws {
+        let db = try h.connect()
+        let text = "héllo \"quoted\" \\ back\nnew 日本 🎉 \u{2028}"
+        let r = try db.query("select $1::text as a, $2::text as b, $3::int as c", [text, Optional<String>.none, 42])
+        XCTAssertEqual(r.rows[0].string("a"), text)
+        XCTAssertNil(r.rows[0].string("b"))
+        XCTAssertTrue(r.rows[0].isNull("b"))
+        XCTAssertEqual(r.rows[0].int("c"), 42)
+        let arr = try db.query("select array_length($1::text[], 1) as n, ($1::text[])[2] as second, ($1::text[])[3] is null as third_null",
+                               [PostgresArray(["a,b", "q\"uo\\te", nil])])
+        XCTAssertEqual(arr.rows[0].int("n"), 3)
+        XCTAssertEqual(arr.rows[0].string("second"), "q\"uo\\te")
+        XCTAssertEqual(arr.rows[0].bool("third_null"), true)
+    }
+
+    func testLostConnectionIsReportedThenRecovered() throws {
+        let db = try h.connect()
+        let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")!
+        let other = try h.connect()
+        try other.query("select pg_terminate_backend($1::int)", [pid])
+        XCTAssertThrowsError(try db.query("select 1")) { error in
+            XCTAssertTrue((error as? PostgresError)?.isConnectionLoss ?? false, "\(error)")
+        }
+        XCTAssertEqual(try db.query("select 2 as two").rows[0].int("two"), 2, "reconnects on the next statement")
+    }
+
+    func testConnectionErrorIsTyped() {
+        XCTAssertThrowsError(try PostgresConnection(conninfo: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")) { error in
+            XCTAssertEqual((error as? PostgresError)?.kind, .connection)
+        }
+    }
+
+    func testCopyInAndAbort() throws {
+        let db = try h.connect()
+        try db.execute(script: "create temp table c (a text, b text)")
+        let n = try db.copyIn("copy c (a, b) from stdin") { w in
+            try w.writeRow(["tab\there", nil])
+            try w.writeRow(["back\\slash\nnewline", "é"])
+        }
+        XCTAssertEqual(n, 2)
+        let rows = try db.query("select a, b from c order by a").rows
+        XCTAssertEqual(rows.map { $0.string("a") }, ["back\\slash\nnewline", "tab\there"])
+        XCTAssertEqual(rows.map { $0.string("b") }, ["é", nil])
+        struct Stop: Error {}
+        XCTAssertThrowsError(try db.copyIn("copy c (a, b) from stdin") { w in
+            try w.writeRow(["x", "y"])
+            throw Stop()
+        })
+        XCTAssertEqual(try db.query("select count(*) as n from c").rows[0].int("n"), 2, "aborted COPY wrote nothing")
+    }
+
+    func testTransactionRollsBackOnThrow() throws {
+        let db = try h.connect()
+        try db.execute(script: "create temp table t (a int)")
+        struct Boom: Error {}
+        XCTAssertThrowsError(try db.transaction { try db.query("insert into t values (1)"); throw Boom() })
+        XCTAssertEqual(try db.query("select count(*) as n from t").rows[0].int("n"), 0)
+    }
+}
