@@ -108,7 +108,6 @@ if ! curl -sS --max-time 10 --cacert "$TMP/certs/ca.pem" "$RECEIVER_URL/_stats" 
   echo "[test.sh] receiver at $RECEIVER_URL does not answer" >&2
   exit 1
 fi
-: >"$TMP/receiver.log"
 echo "[test.sh] receiver $RECEIVER_URL (pid $RECEIVER_PID, log $TMP/receiver.log)"
 
 export REPO_ROOT DATABASE_URL DRAIN_BIN_DIR

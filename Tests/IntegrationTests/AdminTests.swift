@@ -182,10 +182,11 @@ final class AdminTests: XCTestCase {
 
         // update --url tests the new URL and keeps the old one on failure.
         let id = try XCTUnwrap(try runTool(h, "drain-admin", ["list", a.name, "--json"]).array.first?["id"] as? String)
+        let urlBefore = try h.show(id)["url"] as? String
         let bad = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + "/status/503/upd",
                                              "--allow-private-endpoints", "--ca-file", h.caFile])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertEqual((try h.show(id))["url"] as? String, h.receiverURL + path)
+        XCTAssertEqual((try h.show(id))["url"] as? String, urlBefore, "a failed test leaves the URL as it was")
         let good = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + "/ok/updated",
                                               "--allow-private-endpoints", "--ca-file", h.caFile])
         XCTAssertEqual(good.status, 0, good.stderr)

@@ -109,12 +109,12 @@ final class DeliveryTests: XCTestCase {
 
         // Break it, let it disable, then fix the URL and re-enable: lines that arrived meanwhile arrive.
         let broken = "/status/503/\(unique("broken"))"
-        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + broken, "--skip-test"]).status, 0)
+        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + broken, "--skip-test", "--allow-private-endpoints"]).status, 0)
         try insertLogs(db, account: a.id, messages: ["while failing 1"])
         try waitUntil(20, "auto-disabled") { (try h.show(id))["disabled_reason"] as? String == "failures" }
         try insertLogs(db, account: a.id, messages: ["while disabled 2"])
         let fixed = "/ok/\(unique("fixed"))"
-        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + fixed, "--skip-test"]).status, 0)
+        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + fixed, "--skip-test", "--allow-private-endpoints"]).status, 0)
         XCTAssertEqual(try runTool(h, "drain-admin", ["enable", id, "--as", a.admin]).status, 0)
         XCTAssertEqual((try h.show(id))["consecutive_failures"] as? Int, 0)
         try waitUntil(15, "backlog delivered") { h.received(fixed).flatMap(\.messages).count >= 2 }

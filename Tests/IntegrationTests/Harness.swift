@@ -232,3 +232,20 @@ func concurrently<T: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) -> T)
     done.wait()
     return results.withLock { d in (0..<n).map { d[$0]! } }
 }
+
+/// Runs a program that leaves a daemon behind (pg.sh restart) and waits for the program
+/// itself with waitpid: Foundation's Process can miss the exit when a grandchild lives on.
+func spawnAndWait(_ path: String, _ args: [String]) -> Int32 {
+    var pid: pid_t = 0
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([path] + args).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status >> 8) & 0xFF
+}

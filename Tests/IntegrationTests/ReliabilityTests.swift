@@ -101,21 +101,14 @@ final class ReliabilityTests: XCTestCase {
         let a = try h.makeAccount()
         let path = "/ok/\(unique("restart"))"
         _ = try h.makeDrain(account: a, path: path, rate: 3)
-        let w = try WorkerProcess(h, name: unique("restart"))
+        let w = try WorkerProcess(h, name: unique("restart"), extraArgs: ["--lease", "11"])
         defer { w.stop() }
         var expected: [String] = []
         let before = (0..<6).map { "before \($0)" }
         try insertLogs(try h.connect(), account: a.id, messages: before)
         expected += before
         try waitUntil(15, "first lines") { !h.received(path).isEmpty }
-        let restart = Process()
-        restart.executableURL = URL(fileURLWithPath: "\(root)/deploy/pg.sh")
-        restart.arguments = ["restart", pgDir]
-        restart.standardOutput = FileHandle.nullDevice
-        restart.standardError = FileHandle.nullDevice
-        try restart.run()
-        restart.waitUntilExit()
-        XCTAssertEqual(restart.terminationStatus, 0)
+        XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]), 0)
         let after = (0..<6).map { "after \($0)" }
         try insertLogs(try h.connect(), account: a.id, messages: after)
         expected += after
