@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark (DESIGN §4 "firehose"): one drain at sampling rate 5000 with an N-line backlog
+# (default 1,000,000), one drain-worker, an HTTPS sink that discards. Compares the worker's
+# lines/s with `psql \copy (select <producer columns> ...) to /dev/null` over the same rows.
+#   Reproduce: deploy/bench-firehose.sh [N]
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+N="${1:-1000000}"
+bench_setup
+deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
+openssl rand -hex 40 >"$BENCH_TMP/secret"
+python3 deploy/receiver.py --port 0 --port-file "$BENCH_TMP/port" --cert "$BENCH_TMP/certs/server.pem" \
+  --key "$BENCH_TMP/certs/server.key" --secret-file "$BENCH_TMP/secret" >/dev/null 2>&1 &
+BENCH_PIDS+=($!)
+for _ in $(seq 100); do [[ -s "$BENCH_TMP/port" ]] && break; sleep 0.1; done
+URL="https://127.0.0.1:$(cat "$BENCH_TMP/port")"
+account_id=$("$BIN/drain-admin" account create firehose --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$BIN/drain-admin" member add firehose bench@example.com --role admin >/dev/null
+# The drain exists before the backlog is written, so every line is due (DESIGN §2.8).
+drain=$("$BIN/drain-admin" create firehose --as bench@example.com --name firehose --url "$URL/discard/firehose" \
+  --secret-file "$BENCH_TMP/secret" --sampling-rate 5000 --skip-test --allow-private-endpoints --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+phase "backlog: $N lines"
+generate_lines "$N" "$BENCH_TMP/lines.ndjson"
+"$BIN/drain-admin" ingest firehose "$BENCH_TMP/lines.ndjson"
+psql -q "$DATABASE_URL" -c "vacuum analyze logs" >/dev/null
+
+phase "baseline: psql \\copy of the same rows to /dev/null"
+cols="account_id, ts, message, level, fal_app_name, fal_app_id, fal_request_id, fal_job_id, fal_endpoint, fal_node_id, fal_worker_id, fal_source, fal_isolate_source"
+t0=$(now)
+psql -q "$DATABASE_URL" -c "\\copy (select $cols from logs where account_id = $account_id) to /dev/null"
+t1=$(now)
+
+phase "one drain-worker delivering the backlog"
+t2=$(now)
+"$BIN/drain-worker" --name firehose --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" 2>"$BENCH_TMP/worker.log" &
+BENCH_PIDS+=($!)
+while :; do
+  delivered=$(psql -qtA "$DATABASE_URL" -c "select delivered_lines from drains where id = '$drain'")
+  [[ "$delivered" -ge "$N" ]] && break
+  sleep 0.05
+done
+t3=$(now)
+rss=$(ps -o rss= -p "${BENCH_PIDS[-1]}" | tr -d ' ')
+stats=$(curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "$URL/_stats")
+python3 - "$N" "$t0" "$t1" "$t2" "$t3" "$rss" "$stats" <<'PY'
+import sys, json
+n = int(sys.argv[1]); t0, t1, t2, t3 = map(float, sys.argv[2:6]); rss = int(sys.argv[6]); stats = json.loads(sys.argv[7])
+copy_rate, worker_rate = n / (t1 - t0), n / (t3 - t2)
+print(f"[bench] psql \\copy baseline: {n} rows in {t1 - t0:.2f} s = {copy_rate:,.0f} rows/s")
+print(f"[bench] drain-worker:        {n} lines in {t3 - t2:.2f} s = {worker_rate:,.0f} lines/s "
+      f"({worker_rate / copy_rate:.0%} of the baseline; target >= 50%)")
+print(f"[bench] sink received {stats.get('lines', stats)} lines; worker RSS at the end {rss / 1024:.0f} MB")
+PY
