@@ -21,7 +21,7 @@ extension Admin {
                 number += 1
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank lines are skipped
                 let parsed: IngestLine
-                do { parsed = try IngestLine.parse(line) } catch {
+                do { parsed = try IngestLine.parse(Array(line)) } catch {
                     throw AdminError("line \(number): \(error); nothing was ingested")
                 }
                 try emit(parsed)

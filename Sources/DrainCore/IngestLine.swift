@@ -7,14 +7,13 @@ public struct IngestLine: Sendable, Equatable {
 
     public subscript(field: LogField) -> String? { values[field.rawValue] }
 
-    public static func parse(_ line: some Collection<UInt8>) throws(IngestError) -> IngestLine {
-        var parser = FlatJSONParser(Array(line))
+    public static func parse(_ line: [UInt8]) throws(IngestError) -> IngestLine {
+        var parser = FlatJSONParser(line)
         var values = [String?](repeating: nil, count: LogField.allCases.count)
         try parser.parseObject { key, value throws(IngestError) in
             guard let field = LogField.byKey[key] else { throw IngestError("unknown field \(JSONString.encode(key))") }
             guard values[field.rawValue] == nil else { throw IngestError("field \(key) appears twice") }
             guard let value else { throw IngestError("field \(key) must be a string") }
-            if value.utf8.contains(0) { throw IngestError("field \(key) contains a NUL character") }
             values[field.rawValue] = value
         }
         for field in LogField.allCases where field.isRequired && values[field.rawValue] == nil {
@@ -154,12 +153,17 @@ struct FlatJSONParser {
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     throw IngestError("invalid JSON: unpaired surrogate in a string")
+                } else if scalar == 0 {
+                    // PostgreSQL text cannot hold NUL.
+                    throw IngestError("a string contains a NUL character (\\u0000)")
                 }
                 out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
             default: throw IngestError("invalid JSON: bad escape at byte \(i)")
             }
             runStart = i
         }
+        // Pure ASCII needs no validation (the common case, and much cheaper).
+        if !out.contains(where: { $0 >= 0x80 }) { return String(decoding: out, as: UTF8.self) }
         guard let s = String(validating: out, as: UTF8.self) else { throw IngestError("invalid UTF-8 in a string") }
         return s
     }
