@@ -148,6 +148,9 @@ class State:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus the
+    # client's delayed ACK add ~40 ms to every response (kept-alive clients wait for it).
+    disable_nagle_algorithm = True
     server_version = "LogDrainTestReceiver/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are closed after this

@@ -47,36 +47,55 @@ public final class DeliveryStore {
         }
     }
 
+    /// Session settings the worker's statements rely on: timestamps as ISO text in UTC.
+    public static let sessionSetup = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'"
+
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
     /// to send are absent from the result.
     public func readBatches(_ drains: [ClaimedDrain]) throws -> [String: Batch] {
         guard !drains.isEmpty else { return [:] }
         let result = try db.query(SQL.Delivery.readBatches,
                                   [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken))])
-        var batches: [String: Batch] = [:]
-        let fieldColumns = LogField.allCases.map { result.column($0.key) }
         let drainColumn = result.column("drain_id")
         let xactColumn = result.column("xact_id")
         let idColumn = result.column("id")
-        var row = 0
-        while row < result.rowCount {
-            let drainID = result.string(row, drainColumn)!
-            var writer = NDJSONWriter(capacity: 64 * 1024)
-            var last = row
-            while row < result.rowCount && result.string(row, drainColumn)! == drainID {
-                writer.beginLine()
-                for field in LogField.allCases {
-                    result.withBytes(row, fieldColumns[field.rawValue]) { writer.append(field, $0) }
-                }
-                writer.endLine()
-                last = row
-                row += 1
+        // Group each drain's rows and put them in commit order: (xact_id, id).
+        var rowsByDrain: [String: [(xact: UInt64, id: Int64, row: Int)]] = [:]
+        for row in 0..<result.rowCount {
+            let key = (xact: UInt64(result.string(row, xactColumn)!)!, id: Int64(result.string(row, idColumn)!)!, row: row)
+            rowsByDrain[result.string(row, drainColumn)!, default: []].append(key)
+        }
+        var batches: [String: Batch] = [:]
+        for (drainID, var rows) in rowsByDrain {
+            if !zip(rows, rows.dropFirst()).allSatisfy({ ($0.xact, $0.id) < ($1.xact, $1.id) }) {
+                rows.sort { ($0.xact, $0.id) < ($1.xact, $1.id) }
             }
-            batches[drainID] = Batch(body: writer.bytes, lines: writer.lineCount,
-                                     endXact: result.string(last, xactColumn)!,
-                                     endID: Int64(result.string(last, idColumn)!)!)
+            batches[drainID] = encode(result, rows: rows.map(\.row),
+                                          end: (String(rows.last!.xact), rows.last!.id))
         }
         return batches
+    }
+
+    private func encode(_ result: PostgresResult, rows: [Int], end: (xact: String, id: Int64)) -> Batch {
+        let fieldColumns = LogField.allCases.map { result.column($0.key) }
+        var writer = NDJSONWriter(capacity: rows.count * 256)
+        var timestamp: [UInt8] = []
+        timestamp.reserveCapacity(32)
+        for row in rows {
+            writer.beginLine()
+            for field in LogField.allCases {
+                result.withBytes(row, fieldColumns[field.rawValue]) { bytes in
+                    // A timestamp outside the wire format's range (e.g. a BC date a producer
+                    // wrote) goes out as PostgreSQL printed it: odd, but never a stuck drain.
+                    guard field == .timestamp, let bytes, WireTimestamp.fromPostgres(bytes, into: &timestamp) else {
+                        return writer.append(field, bytes)
+                    }
+                    timestamp.withUnsafeBufferPointer { writer.append(field, $0) }
+                }
+            }
+            writer.endLine()
+        }
+        return Batch(body: writer.bytes, lines: writer.lineCount, endXact: end.xact, endID: end.id)
     }
 
     /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from

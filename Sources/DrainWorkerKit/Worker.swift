@@ -91,7 +91,7 @@ public final class Worker {
 
     private func connectWithRetry() throws -> DeliveryStore? {
         do {
-            let db = try PostgresConnection(conninfo: config.databaseURL)
+            let db = try PostgresConnection(conninfo: config.databaseURL, setup: DeliveryStore.sessionSetup)
             let store = DeliveryStore(db: db, workerName: config.name)
             try store.register(host: host, pid: pid)
             return store

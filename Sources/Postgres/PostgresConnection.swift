@@ -7,11 +7,16 @@ import CLibPQ
 public final class PostgresConnection {
     private var handle: OpaquePointer?
     private let conninfo: String
+    private let setup: String?
+    /// Names of statements prepared on the current session (a reconnect forgets them).
+    private var prepared: Set<String> = []
 
     /// Connects with a `postgresql://` URL or `key=value` conninfo; an empty string
-    /// means libpq's own defaults (`PGHOST`, `PGPORT`, `PGUSER`, ...).
-    public init(conninfo: String) throws {
+    /// means libpq's own defaults (`PGHOST`, `PGPORT`, `PGUSER`, ...). `setup` (e.g. `SET`
+    /// statements) runs after every connect, including reconnects.
+    public init(conninfo: String, setup: String? = nil) throws {
         self.conninfo = conninfo
+        self.setup = setup
         try connect()
     }
 
@@ -31,6 +36,8 @@ public final class PostgresConnection {
         // Notices (e.g. "relation already exists, skipping") are not errors: keep stderr clean.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         handle = conn
+        prepared.removeAll()
+        if let setup { _ = try check(PQexec(conn, setup)) }
     }
 
     public var isConnected: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
@@ -47,6 +54,21 @@ public final class PostgresConnection {
         let texts = parameters.map(\.postgresText)
         let result = withCStrings(texts) { pointers in
             PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+        }
+        return try check(result)
+    }
+
+    /// Runs a named statement, prepared once per session: hot paths skip parsing and planning.
+    @discardableResult
+    public func query(_ statement: PreparedStatement, _ parameters: [any PostgresParameter] = []) throws -> PostgresResult {
+        try ensureConnected()
+        if !prepared.contains(statement.name) {
+            _ = try check(PQprepare(handle, statement.name, statement.sql, 0, nil))
+            prepared.insert(statement.name)
+        }
+        let texts = parameters.map(\.postgresText)
+        let result = withCStrings(texts) { pointers in
+            PQexecPrepared(handle, statement.name, Int32(pointers.count), pointers, nil, nil, 0)
         }
         return try check(result)
     }
@@ -130,5 +152,15 @@ private func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?
     defer { for p in owned { free(p) } }
     return owned.withUnsafeMutableBufferPointer { buf in
         body(buf.map { UnsafePointer($0) })
+    }
+}
+
+/// A statement with a stable name, prepared on first use in each session.
+public struct PreparedStatement: Sendable {
+    public let name: String
+    public let sql: String
+    public init(name: String, sql: String) {
+        self.name = name
+        self.sql = sql
     }
 }

@@ -38,3 +38,21 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(w.bytes.filter { $0 == 0x0A }.count, 3)
     }
 }
+
+final class WireTimestampTests: XCTestCase {
+    private func convert(_ s: String) -> String? {
+        var out: [UInt8] = []
+        let ok = Array(s.utf8).withUnsafeBufferPointer { WireTimestamp.fromPostgres($0, into: &out) }
+        return ok ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    func testConvertsPostgresISOToWireFormat() {
+        XCTAssertEqual(convert("2026-02-17 10:30:00.123456+00"), "2026-02-17T10:30:00.123Z")
+        XCTAssertEqual(convert("2026-02-17 10:30:00.9999+00"), "2026-02-17T10:30:00.999Z", "truncated, not rounded")
+        XCTAssertEqual(convert("2026-02-17 10:30:00.5+00"), "2026-02-17T10:30:00.500Z")
+        XCTAssertEqual(convert("2026-02-17 10:30:00+00"), "2026-02-17T10:30:00.000Z")
+        XCTAssertNil(convert("2026-02-17 10:30:00+02"), "only UTC")
+        XCTAssertNil(convert("0044-03-15 10:30:00+00 BC"))
+        XCTAssertNil(convert("Tue Feb 17 10:30:00 2026 UTC"))
+    }
+}
