@@ -4,11 +4,11 @@ import Postgres
 /// A drain this worker holds a lease on. `leaseToken` fences every later write.
 public struct ClaimedDrain: Sendable {
     public let id: String
-    public let url: String
-    public let secret: String
+    public var url: String
+    public var secret: String
     public let samplingRate: Int
     public let leaseToken: Int64
-    public let consecutiveFailures: Int
+    public var consecutiveFailures: Int
     /// True when a batch from an earlier attempt is pending and must be resent as it was.
     public let hasPendingBatch: Bool
 }
@@ -56,6 +56,20 @@ public final class DeliveryStore {
         guard !drains.isEmpty else { return [:] }
         let result = try db.query(SQL.Delivery.readBatches,
                                   [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken))])
+        return batches(in: result)
+    }
+
+    /// The batch after `batch` for a drain this worker still leases; nil when nothing is
+    /// readable yet (or the lease was lost).
+    public func readBatch(after batch: Batch, drain: ClaimedDrain) throws -> Batch? {
+        let result = try db.query(SQL.Delivery.readNextBatch, [
+            PostgresArray([drain.id]), PostgresArray([drain.leaseToken]),
+            PostgresArray([batch.endXact]), PostgresArray([batch.endID]),
+        ])
+        return batches(in: result)[drain.id]
+    }
+
+    private func batches(in result: PostgresResult) -> [String: Batch] {
         let drainColumn = result.column("drain_id")
         let xactColumn = result.column("xact_id")
         let idColumn = result.column("id")
@@ -113,6 +127,20 @@ public final class DeliveryStore {
                                                              attempt: r.int("batch_attempts") ?? 1)
         }
         return started
+    }
+
+    /// Records the 2xx of `batch` and fixes `next` as the drain's new pending batch (attempt
+    /// 1), keeping the lease. Returns the next delivery's id and the drain's current URL and
+    /// secret, or nil when the drain was disabled or the lease lost (record the success alone).
+    public func advance(drain: ClaimedDrain, batch: Batch, attempt: StartedAttempt, status: Int, seconds: Double,
+                        next: Batch, leaseSeconds: Double) throws -> (attempt: StartedAttempt, url: String, secret: String)? {
+        let result = try db.query(SQL.Delivery.advance, [
+            drain.id, drain.leaseToken, attempt.deliveryID, next.endXact, next.endID, next.lines, leaseSeconds,
+            attempt.attempt, batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+        ])
+        guard let row = result.rows.first else { return nil }
+        return (StartedAttempt(deliveryID: row.requiredString("batch_delivery_id"), attempt: 1),
+                row.requiredString("url"), row.requiredString("secret"))
     }
 
     public func releaseIdle(_ drains: [ClaimedDrain], intervalSeconds: Double) throws {

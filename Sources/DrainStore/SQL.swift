@@ -142,6 +142,57 @@ enum SQL {
             ) l
             """)
 
+        /// The batch after (after_xact, after_id) for each drain still leased with its token: read
+        /// while the batch ending there is in flight, so a drain with a backlog never waits for
+        /// the database. The positions come through unnest, like the cursor in readBatches, so
+        /// even a generic plan probes the index from that position.
+        static let readNextBatch = PreparedStatement(name: "logdrain_readNextBatch", sql: """
+            select d.id as drain_id, l.xact_id::text as xact_id, l.id, l.ts as timestamp,
+                   l.message, l.level, l.fal_app_name, l.fal_app_id, l.fal_request_id, l.fal_job_id,
+                   l.fal_endpoint, l.fal_node_id, l.fal_worker_id, l.fal_source, l.fal_isolate_source
+            from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[]) as v(id, token, after_xact, after_id)
+            join drains d on d.id = v.id and d.lease_token = v.token
+            cross join lateral (
+                select * from logs l
+                where l.account_id = d.account_id
+                  and (l.xact_id, l.id) > (v.after_xact, v.after_id)
+                  and l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+                  and (d.start_snapshot is null or l.ts >= d.start_ts
+                       or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot))
+                order by l.xact_id, l.id
+                limit d.sampling_rate
+            ) l
+            """)
+
+        /// A 2xx for the pending batch ($3) of a drain that has the next batch read already:
+        /// records the success exactly as recordSuccess does, fixes the next batch (end $4/$5,
+        /// $6 lines) as attempt 1 with a new delivery id, and extends the lease ($7 s) — one
+        /// statement, so the drain keeps flowing without a new claim. Only while still enabled.
+        static let advance = PreparedStatement(name: "logdrain_advance", sql: """
+            with upd as (
+                update drains d set cursor_xact = d.batch_end_xact, cursor_id = d.batch_end_id,
+                    start_snapshot = case when d.batch_end_xact >= pg_snapshot_xmax(d.start_snapshot)
+                                          then null else d.start_snapshot end,
+                    delivered_lines = d.delivered_lines + d.batch_lines,
+                    batch_end_xact = $4::xid8, batch_end_id = $5::bigint, batch_lines = $6::int,
+                    batch_delivery_id = gen_random_uuid(), batch_attempts = 1,
+                    consecutive_failures = 0, last_success_at = now(), last_attempt_at = now(),
+                    lease_expires_at = now() + make_interval(secs => $7::float8),
+                    next_due_at = now() + make_interval(secs => $7::float8),
+                    attempt_seq = d.attempt_seq + 1
+                where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_delivery_id = $3::uuid
+                  and d.enabled and (d.batch_end_xact, d.batch_end_id) < ($4::xid8, $5::bigint)
+                returning d.id, d.attempt_seq, d.batch_delivery_id, d.url, d.secret
+            ), history as (
+                insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
+                select id, (attempt_seq % 20)::int, $3::uuid, $8::int, $9::int, $10::int, $11::int, null, $12::int, $13, now() from upd
+                on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
+                    lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
+                    duration_ms = excluded.duration_ms, worker = excluded.worker, at = excluded.at
+            )
+            select batch_delivery_id, url, secret from upd
+            """)
+
         /// Fixes each batch's end at its first attempt (kept on retries) and counts the attempt.
         static let beginAttempts = PreparedStatement(name: "logdrain_beginAttempts", sql: """
             update drains d set

@@ -19,9 +19,11 @@ public final class Worker {
     private let pid = Int(ProcessInfo.processInfo.processIdentifier)
 
     private struct InFlight {
-        let drain: ClaimedDrain
+        var drain: ClaimedDrain
         let batch: Batch
         let attempt: StartedAttempt
+        /// The batch after this one, read while this one is on the wire (full batches only).
+        var next: Batch?
     }
 
     private var inFlight: [Int: InFlight] = [:]
@@ -63,7 +65,7 @@ public final class Worker {
                 for completion in done {
                     // Each outcome on its own: a database error loses that one result (its lease
                     // expires and the same batch is resent), never the others.
-                    do { try finish(completion, store: current) } catch let error as PostgresError {
+                    do { try finish(completion, store: current, client: client) } catch let error as PostgresError {
                         metrics.add(.databaseErrors)
                         handleDatabaseError(error)
                     }
@@ -130,18 +132,45 @@ public final class Worker {
         let started = try store.beginAttempts(ready)
         for item in ready {
             guard let attempt = started[item.drain.id] else { metrics.add(.leasesLost); continue }
-            nextTransferID += 1
-            inFlight[nextTransferID] = InFlight(drain: item.drain, batch: item.batch, attempt: attempt)
-            client.start(DeliveryRequest.make(url: item.drain.url, secret: item.drain.secret, body: item.batch.body,
-                                              deliveryID: attempt.deliveryID, attempt: attempt.attempt,
-                                              timeout: config.deliveryTimeout), id: nextTransferID)
+            send(InFlight(drain: item.drain, batch: item.batch, attempt: attempt), client: client)
+        }
+        try prefetch(store, client: client)
+    }
+
+    private func send(_ flight: InFlight, client: HTTPMultiClient) {
+        nextTransferID += 1
+        inFlight[nextTransferID] = flight
+        client.start(DeliveryRequest.make(url: flight.drain.url, secret: flight.drain.secret, body: flight.batch.body,
+                                          deliveryID: flight.attempt.deliveryID, attempt: flight.attempt.attempt,
+                                          timeout: config.deliveryTimeout), id: nextTransferID)
+    }
+
+    /// Reads the next batch of every full batch on the wire, so that on its 2xx the drain
+    /// goes on at once (see `finish`) instead of waiting for a claim and a read.
+    private func prefetch(_ store: DeliveryStore, client: HTTPMultiClient) throws {
+        guard !stop.isSet else { return }
+        for (id, flight) in inFlight where flight.next == nil && flight.batch.lines >= flight.drain.samplingRate {
+            client.kick()  // get the request onto the wire before blocking on the database
+            inFlight[id]?.next = try store.readBatch(after: flight.batch, drain: flight.drain)
         }
     }
 
-    private func finish(_ completion: HTTPMultiClient.Completion, store: DeliveryStore) throws {
+    private func finish(_ completion: HTTPMultiClient.Completion, store: DeliveryStore, client: HTTPMultiClient) throws {
         guard let flight = inFlight.removeValue(forKey: completion.id) else { return }
         let result = DeliveryOutcome.classify(completion.result, failuresSoFar: flight.drain.consecutiveFailures,
                                               backoff: config.backoff)
+        if case .success(let status, let seconds) = result, let next = flight.next, !stop.isSet,
+           let continued = try store.advance(drain: flight.drain, batch: flight.batch, attempt: flight.attempt,
+                                             status: status, seconds: seconds, next: next, leaseSeconds: config.lease) {
+            countSuccess(flight)
+            var drain = flight.drain
+            drain.url = continued.url
+            drain.secret = continued.secret
+            drain.consecutiveFailures = 0
+            send(InFlight(drain: drain, batch: next, attempt: continued.attempt), client: client)
+            try prefetch(store, client: client)
+            return
+        }
         // More waiting (a full batch, or a retried one): due again at once.
         let more = flight.batch.lines >= flight.drain.samplingRate || flight.attempt.attempt > 1
         let kept = try store.record(result, drain: flight.drain, batch: flight.batch, attempt: flight.attempt,
@@ -154,17 +183,21 @@ public final class Worker {
         }
         switch result {
         case .success:
-            metrics.add(.batchesSent)
-            metrics.add(.linesDelivered, flight.batch.lines)
-            metrics.add(.bytesDelivered, flight.batch.body.count)
-            logger.debug("delivered", metadata: ["drain": "\(flight.drain.id)", "lines": "\(flight.batch.lines)",
-                                                 "attempt": "\(flight.attempt.attempt)"])
+            countSuccess(flight)
         case .failure(_, let error, let delay, _):
             metrics.add(.batchesFailed)
             logger.warning("delivery failed", metadata: [
                 "drain": "\(flight.drain.id)", "attempt": "\(flight.attempt.attempt)",
                 "failures": "\(flight.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
         }
+    }
+
+    private func countSuccess(_ flight: InFlight) {
+        metrics.add(.batchesSent)
+        metrics.add(.linesDelivered, flight.batch.lines)
+        metrics.add(.bytesDelivered, flight.batch.body.count)
+        logger.debug("delivered", metadata: ["drain": "\(flight.drain.id)", "lines": "\(flight.batch.lines)",
+                                             "attempt": "\(flight.attempt.attempt)"])
     }
 
     private func millisecondsUntil(_ instant: ContinuousClock.Instant, cap: Int) -> Int {

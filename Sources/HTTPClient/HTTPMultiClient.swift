@@ -68,6 +68,13 @@ public final class HTTPMultiClient {
         return done
     }
 
+    /// Pushes every transfer as far as it goes without waiting (e.g. a request body into the
+    /// socket) before the caller blocks on something else. Completions stay for `poll`.
+    public func kick() {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+    }
+
     /// Interrupts a `poll` in progress; safe from any thread.
     public func wakeup() { curl_multi_wakeup(multi) }
 
