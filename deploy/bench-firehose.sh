@@ -42,6 +42,10 @@ while :; do
 done
 t3=$(now)
 rss=$(ps -o rss= -p "${BENCH_PIDS[-1]}" | tr -d ' ')
+# CPU seconds used (user+sys) by the worker and the Python sink: on 2 cores they compete with
+# PostgreSQL, so this says where the time went.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+echo "[bench] CPU seconds: worker $(cpu "${BENCH_PIDS[-1]}"), sink $(cpu "${BENCH_PIDS[0]}")"
 stats=$(curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "$URL/_stats")
 python3 - "$N" "$t0" "$t1" "$t2" "$t3" "$rss" "$stats" <<'PY'
 import sys, json
