@@ -19,6 +19,7 @@ Every request except /discard and /_stats is appended to --log as one JSON objec
 
 import argparse
 import base64
+import datetime
 import hashlib
 import hmac
 import http.server
@@ -84,6 +85,7 @@ class State:
         self.log_fd = os.open(args.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if args.log else None
         self.print_lock = threading.Lock()
         self.counter_lock = threading.Lock()
+        self.measure_latency = getattr(args, "measure_latency", False)
         self.path_counts = {}
         self.reset_stats()
 
@@ -98,6 +100,7 @@ class State:
                 "discard_requests": 0,
                 "started_at": time.time(),
             }
+            self.latencies = []
 
     def count(self, body, sig_ok, discard):
         with self.counter_lock:
@@ -108,10 +111,28 @@ class State:
             s["signature_ok" if sig_ok else "signature_bad"] += 1
             if discard:
                 s["discard_requests"] += 1
+        if discard and self.measure_latency:
+            # Ingest-to-receipt latency: receipt time minus each line's own timestamp.
+            now = time.time()
+            lat = []
+            for line in body.splitlines():
+                try:
+                    ts = json.loads(line)["timestamp"]
+                    lat.append(now - datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+                except (ValueError, KeyError, TypeError):
+                    pass
+            with self.counter_lock:
+                self.latencies.extend(lat)
 
     def snapshot(self):
         with self.counter_lock:
             out = dict(self.stats)
+            lat = sorted(self.latencies)
+        if lat:
+            out["latency_count"] = len(lat)
+            out["latency_p50"] = lat[len(lat) // 2]
+            out["latency_p99"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            out["latency_max"] = lat[-1]
         out["time"] = time.time()
         return out
 
@@ -359,6 +380,8 @@ def main():
     ap.add_argument("--secret-file", help="drain secret (one trailing newline stripped)")
     ap.add_argument("--log", help="append one JSON object per request here")
     ap.add_argument("--print", action="store_true", help="print one line per request to stdout")
+    ap.add_argument("--measure-latency", action="store_true",
+                    help="for /discard requests, record now - timestamp of every line; /_stats reports p50/p99/max")
     args = ap.parse_args()
 
     state = State(args)

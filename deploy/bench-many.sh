@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Benchmark (DESIGN §4 "many drains"): D enabled drains (default 1000, one per account), each
+# fed L lines/s (default 20) by a producer committing every 100 ms with ts = clock_timestamp(),
+# W workers (default 2, concurrency 64) at the default 1 s interval, an HTTPS sink that measures
+# ingest-to-receipt latency per line. Prints p50/p99/max latency and claim cost.
+# EXTRA_DISABLED=99000 adds that many disabled drains (DESIGN §4 "idle scale": claim cost with
+# 100,000 drains of which 1,000 enabled, against the same run without them).
+#   Reproduce: deploy/bench-many.sh [DRAINS] [LINES_PER_S] [SECONDS] [WORKERS]
+#              EXTRA_DISABLED=99000 deploy/bench-many.sh
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+D="${1:-1000}"; L="${2:-20}"; SECS="${3:-30}"; W="${4:-2}"
+bench_setup
+deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
+openssl rand -hex 40 >"$BENCH_TMP/secret"
+python3 deploy/receiver.py --port 0 --port-file "$BENCH_TMP/port" --cert "$BENCH_TMP/certs/server.pem" \
+  --key "$BENCH_TMP/certs/server.key" --secret-file "$BENCH_TMP/secret" --measure-latency >/dev/null 2>&1 &
+BENCH_PIDS+=($!)
+for _ in $(seq 100); do [[ -s "$BENCH_TMP/port" ]] && break; sleep 0.1; done
+URL="https://127.0.0.1:$(cat "$BENCH_TMP/port")/discard/many"
+phase "$D accounts, admins and drains (through the SQL functions)"
+psql -q "$DATABASE_URL" -v url="$URL" -v secret="$(cat "$BENCH_TMP/secret")" -v n="$D" <<'SQL'
+select count(*) from (
+  select account_create('many-' || i), member_add('many-' || i, 'admin@many-' || i || '.example', 'admin'),
+         drain_create('many-' || i, 'admin@many-' || i || '.example', 'drain ' || i, :'url', :'secret')
+  from generate_series(1, :n) as i) s;
+SQL
+EXTRA="${EXTRA_DISABLED:-0}"
+if ((EXTRA > 0)); then
+  phase "$EXTRA more accounts with a disabled drain each"
+  psql -q "$DATABASE_URL" -v url="$URL" -v secret="$(cat "$BENCH_TMP/secret")" -v n="$EXTRA" <<'SQL'
+insert into accounts (name) select 'idle-' || i from generate_series(1, :n) i;
+insert into drains (account_id, name, url, secret, enabled, disabled_reason)
+select id, 'idle', :'url', :'secret', false, 'manual' from accounts where name like 'idle-%';
+analyze drains;
+SQL
+fi
+phase "$W workers (concurrency 64), producer at $L lines/s per drain for ${SECS}s"
+for w in $(seq "$W"); do
+  "$BIN/drain-worker" --name "many-$w" --concurrency 64 --allow-private-endpoints \
+    --ca-file "$BENCH_TMP/certs/ca.pem" 2>"$BENCH_TMP/worker-$w.log" &
+  BENCH_PIDS+=($!)
+done
+sleep 3
+curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "${URL%/discard/many}/_stats/reset" >/dev/null
+per_tick=$(( L / 10 )); ((per_tick >= 1)) || per_tick=1
+psql -q "$DATABASE_URL" -c "select pg_stat_statements_reset()" >/dev/null 2>&1 || true
+psql -q "$DATABASE_URL" <<SQL
+do \$\$
+begin
+  for tick in 1..($SECS * 10) loop
+    insert into logs (account_id, ts, message, level, fal_app_name)
+    select a.id, clock_timestamp(), 'tick ' || tick || ' line ' || k, 'info', 'bench'
+    from accounts a, generate_series(1, $per_tick) k where a.name like 'many-%';
+    commit;
+    perform pg_sleep(0.1);
+  end loop;
+end \$\$;
+SQL
+sleep 3
+# Claim cost: the worker's claim statement (64 drains), timed inside a rolled-back transaction.
+claim_ms=$(python3 - <<'PY'
+import re
+src = open("Sources/DrainStore/SQL.swift").read()
+sql = src.split('static let claim = PreparedStatement(name: "logdrain_claim", sql: """')[1].split('""")')[0]
+print(sql.replace("$1::int", "64").replace("$2", "'probe'").replace("$3::float8", "0.001"))
+PY
+)
+total=0
+for i in $(seq 20); do
+  ms=$(printf 'begin;\nexplain (analyze, format json) %s;\nrollback;\n' "$claim_ms" | psql -qtA "$DATABASE_URL" |
+       python3 -c 'import json,sys; t=sys.stdin.read(); print(json.loads(t[t.index("["):t.rindex("]")+1])[0]["Execution Time"])')
+  total=$(python3 -c "print($total + $ms)")
+done
+echo "[bench] claim statement (64 drains, $(psql -qtA "$DATABASE_URL" -c 'select count(*) from drains') drains in the table): $(python3 -c "print(round($total / 20, 3))") ms average over 20"
+stats=$(curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "${URL%/discard/many}/_stats")
+expected=$(( D * per_tick * SECS * 10 ))
+python3 - "$stats" "$expected" "$D" "$L" "$W" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1]); expected = int(sys.argv[2])
+print(f"[bench] {sys.argv[3]} drains x {sys.argv[4]} lines/s, {sys.argv[5]} workers: received {s.get('lines')} of {expected} lines "
+      f"in {s.get('requests')} requests")
+if "latency_p99" in s:
+    print(f"[bench] ingest-to-receipt latency: p50 {s['latency_p50']:.3f} s, p99 {s['latency_p99']:.3f} s, "
+          f"max {s['latency_max']:.3f} s (target p99 <= 2 s)")
+PY
