@@ -26,7 +26,9 @@ let package = Package(
         // Domain logic: wire format, validation, redaction, backoff. Knows no C types.
         .target(name: "DrainCore", dependencies: ["Crypto"]),
         // The database side of the product: migrations and every SQL statement, in one place.
-        .target(name: "DrainStore", dependencies: ["DrainCore", "Postgres"]),
+        .target(name: "DrainStore", dependencies: ["DrainCore", "Postgres"], plugins: ["EmbedMigrations"]),
+        .executableTarget(name: "embed-sql"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-sql"]),
         // Endpoint delivery shared by the worker and the admin's test sends.
         .target(name: "Delivery", dependencies: ["DrainCore", "HTTPClient"]),
         .target(name: "DrainWorkerKit", dependencies: [

@@ -98,6 +98,24 @@ enum SQL {
     }
 
     enum Delivery {
+        /// What a 2xx does to the pending batch (recordSuccess and advance): the cursor moves to
+        /// its end, the new-drain filter goes once the cursor passes its snapshot, the counter
+        /// resets.
+        private static let batchDelivered = """
+            cursor_xact = d.batch_end_xact, cursor_id = d.batch_end_id,
+                    start_snapshot = case when d.batch_end_xact >= pg_snapshot_xmax(d.start_snapshot)
+                                          then null else d.start_snapshot end,
+                    delivered_lines = d.delivered_lines + d.batch_lines,
+                    consecutive_failures = 0, last_success_at = now()
+            """
+
+        /// delivery_attempts is a ring of 20 slots per drain: a new attempt overwrites its slot.
+        private static let historySlotOverwrite = """
+            on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
+                lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
+                duration_ms = excluded.duration_ms, worker = excluded.worker, at = excluded.at
+            """
+
         /// Claims up to $1 due drains for worker $2 with a lease of $3 seconds. Skips rows another
         /// worker is claiming right now; the token grows on every claim and fences later writes.
         static let claim = PreparedStatement(name: "logdrain_claim", sql: """
@@ -170,13 +188,9 @@ enum SQL {
         /// statement, so the drain keeps flowing without a new claim. Only while still enabled.
         static let advance = PreparedStatement(name: "logdrain_advance", sql: """
             with upd as (
-                update drains d set cursor_xact = d.batch_end_xact, cursor_id = d.batch_end_id,
-                    start_snapshot = case when d.batch_end_xact >= pg_snapshot_xmax(d.start_snapshot)
-                                          then null else d.start_snapshot end,
-                    delivered_lines = d.delivered_lines + d.batch_lines,
+                update drains d set \(batchDelivered),
                     batch_end_xact = $4::xid8, batch_end_id = $5::bigint, batch_lines = $6::int,
-                    batch_delivery_id = gen_random_uuid(), batch_attempts = 1,
-                    consecutive_failures = 0, last_success_at = now(), last_attempt_at = now(),
+                    batch_delivery_id = gen_random_uuid(), batch_attempts = 1, last_attempt_at = now(),
                     lease_expires_at = now() + make_interval(secs => $7::float8),
                     next_due_at = now() + make_interval(secs => $7::float8),
                     attempt_seq = d.attempt_seq + 1
@@ -186,9 +200,7 @@ enum SQL {
             ), history as (
                 insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
                 select id, (attempt_seq % 20)::int, $3::uuid, $8::int, $9::int, $10::int, $11::int, null, $12::int, $13, now() from upd
-                on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
-                    lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
-                    duration_ms = excluded.duration_ms, worker = excluded.worker, at = excluded.at
+                \(historySlotOverwrite)
             )
             select batch_delivery_id, url, secret from upd
             """)
@@ -220,13 +232,9 @@ enum SQL {
         /// in the ring of recent attempts. All or nothing, and only under the same lease token.
         static let recordSuccess = PreparedStatement(name: "logdrain_recordSuccess", sql: """
             with upd as (
-                update drains d set cursor_xact = d.batch_end_xact, cursor_id = d.batch_end_id,
-                    start_snapshot = case when d.batch_end_xact >= pg_snapshot_xmax(d.start_snapshot)
-                                          then null else d.start_snapshot end,
-                    delivered_lines = d.delivered_lines + d.batch_lines,
+                update drains d set \(batchDelivered),
                     batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
                     batch_attempts = 0, batch_lines = null,
-                    consecutive_failures = 0, last_success_at = now(),
                     next_due_at = now() + make_interval(secs => $4::float8),
                     lease_owner = null, lease_expires_at = null, attempt_seq = d.attempt_seq + 1
                 where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_delivery_id = $3::uuid
@@ -234,9 +242,7 @@ enum SQL {
             )
             insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
             select id, (attempt_seq % 20)::int, delivery_id, attempt, $6::int, $7::int, $8::int, null, $9::int, $10, now() from upd
-            on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
-                lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
-                duration_ms = excluded.duration_ms, worker = excluded.worker, at = excluded.at
+            \(historySlotOverwrite)
             returning drain_id
             """)
 
@@ -257,9 +263,7 @@ enum SQL {
             ), history as (
                 insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
                 select id, (attempt_seq % 20)::int, $3::uuid, $6::int, $7::int, $8::int, $9::int, $5, $10::int, $11, now() from upd
-                on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
-                    lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
-                    duration_ms = excluded.duration_ms, worker = excluded.worker, at = excluded.at
+                \(historySlotOverwrite)
             ), audit as (
                 insert into audit_events (account_id, drain_id, actor, action, before, after)
                 select account_id, id, 'worker:' || $11, 'drain.auto-disable', null, view from upd

@@ -28,7 +28,7 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
     }
 
-    /// The binary carries sql/ verbatim; deploy/embed-sql.sh regenerates it.
+    /// The binary carries sql/ verbatim (the EmbedMigrations build plugin), in order.
     func testEmbeddedMigrationsMatchSQLDirectory() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("sql").path)
@@ -36,7 +36,7 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(files.map { String($0.dropLast(4)) }, Migrator.versions)
         for (file, m) in zip(files, Migrator.migrations) {
             let text = try String(contentsOf: root.appendingPathComponent("sql/\(file)"), encoding: .utf8)
-            XCTAssertEqual(text, m.sql + "\n", "\(file) differs from the embedded copy: run deploy/embed-sql.sh")
+            XCTAssertEqual(text, m.sql, "\(file) differs from the embedded copy")
         }
     }
 
