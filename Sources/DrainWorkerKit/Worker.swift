@@ -27,6 +27,9 @@ public final class Worker {
     }
 
     private var inFlight: [Int: InFlight] = [:]
+    /// Outcomes that could not be written because the database was unreachable: written once
+    /// it is back (still fenced by the lease token), so a restart does not cause a resend.
+    private var unrecorded: [(flight: InFlight, result: DeliveryResult)] = []
     private var nextTransferID = 0
     private var nextClaimAt = ContinuousClock.now
     private var nextHeartbeatAt = ContinuousClock.now
@@ -51,11 +54,15 @@ public final class Worker {
         var store = try connectWithRetry()
         logger.info("worker started", metadata: ["worker": "\(config.name)", "concurrency": "\(config.concurrency)",
                                                  "lease": "\(config.lease)", "interval": "\(config.interval)"])
-        while !(stop.isSet && inFlight.isEmpty) {
+        while !(stop.isSet && inFlight.isEmpty && unrecorded.isEmpty) {
             do {
                 guard let current = store else {
                     store = try connectWithRetry()
                     continue
+                }
+                while let pending = unrecorded.first {
+                    try settle(pending.flight, pending.result, store: current, client: client)
+                    unrecorded.removeFirst()
                 }
                 if !stop.isSet && inFlight.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
                     try claimAndStart(current, client: client)
@@ -156,9 +163,20 @@ public final class Worker {
     }
 
     private func finish(_ completion: HTTPMultiClient.Completion, store: DeliveryStore, client: HTTPMultiClient) throws {
-        guard let flight = inFlight.removeValue(forKey: completion.id) else { return }
+        guard var flight = inFlight.removeValue(forKey: completion.id) else { return }
         let result = DeliveryOutcome.classify(completion.result, failuresSoFar: flight.drain.consecutiveFailures,
                                               backoff: config.backoff)
+        do {
+            try settle(flight, result, store: store, client: client)
+        } catch let error as PostgresError where error.isConnectionLoss {
+            flight.next = nil  // after an outage, start the next batch afresh
+            unrecorded.append((flight, result))
+            throw error
+        }
+    }
+
+    /// Records an outcome; on a 2xx with the next batch already read, sends that at once.
+    private func settle(_ flight: InFlight, _ result: DeliveryResult, store: DeliveryStore, client: HTTPMultiClient) throws {
         if case .success(let status, let seconds) = result, let next = flight.next, !stop.isSet,
            let continued = try store.advance(drain: flight.drain, batch: flight.batch, attempt: flight.attempt,
                                              status: status, seconds: seconds, next: next, leaseSeconds: config.lease) {

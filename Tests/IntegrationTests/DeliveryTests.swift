@@ -6,6 +6,8 @@ import Postgres
 final class DeliveryTests: XCTestCase {
     var h: Harness!
     override func setUpWithError() throws { h = try Harness.load() }
+    /// A drain left enabled (a 12 s endpoint, say) would be claimed by the next test's worker.
+    override func tearDownWithError() throws { try h?.disableAllDrains() }
 
     private func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 

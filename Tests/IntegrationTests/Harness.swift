@@ -191,6 +191,10 @@ extension Harness {
         return r.object["id"] as? String ?? ""
     }
 
+    func disableAllDrains() throws {
+        try connect().query("update drains set enabled = false, disabled_reason = 'manual' where enabled")
+    }
+
     func show(_ drainID: String) throws -> [String: Any] {
         try runTool(self, "drain-admin", ["show", drainID, "--json"]).object
     }
