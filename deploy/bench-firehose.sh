@@ -2,7 +2,9 @@
 # Benchmark (DESIGN §4 "firehose"): one drain at sampling rate 5000 with an N-line backlog
 # (default 1,000,000), one drain-worker, an HTTPS sink that discards. Compares the worker's
 # lines/s with `psql \copy (select <producer columns> ...) to /dev/null` over the same rows.
-#   Reproduce: deploy/bench-firehose.sh [N]
+# DRAINS=64 spreads the backlog over 64 drains (one per account) and runs the worker at
+# concurrency 64: the memory scenario of DESIGN §4 (peak RSS is printed).
+#   Reproduce: deploy/bench-firehose.sh [N]      DRAINS=64 deploy/bench-firehose.sh [N]
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 N="${1:-1000000}"
@@ -14,34 +16,38 @@ python3 deploy/receiver.py --port 0 --port-file "$BENCH_TMP/port" --cert "$BENCH
 BENCH_PIDS+=($!)
 for _ in $(seq 100); do [[ -s "$BENCH_TMP/port" ]] && break; sleep 0.1; done
 URL="https://127.0.0.1:$(cat "$BENCH_TMP/port")"
-account_id=$("$BIN/drain-admin" account create firehose --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-"$BIN/drain-admin" member add firehose bench@example.com --role admin >/dev/null
-# The drain exists before the backlog is written, so every line is due (DESIGN §2.8).
-drain=$("$BIN/drain-admin" create firehose --as bench@example.com --name firehose --url "$URL/discard/firehose" \
-  --secret-file "$BENCH_TMP/secret" --sampling-rate 5000 --skip-test --allow-private-endpoints --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-phase "backlog: $N lines"
-generate_lines "$N" "$BENCH_TMP/lines.ndjson"
-"$BIN/drain-admin" ingest firehose "$BENCH_TMP/lines.ndjson"
+DRAINS="${DRAINS:-1}"
+PER=$(( N / DRAINS ))
+phase "backlog: $DRAINS drain(s) x $PER lines"
+generate_lines "$PER" "$BENCH_TMP/lines.ndjson"
+for d in $(seq "$DRAINS"); do
+  "$BIN/drain-admin" account create "firehose-$d" >/dev/null
+  "$BIN/drain-admin" member add "firehose-$d" bench@example.com --role admin >/dev/null
+  # The drain exists before its backlog is written, so every line is due (DESIGN §2.8).
+  "$BIN/drain-admin" create "firehose-$d" --as bench@example.com --name firehose --url "$URL/discard/firehose" \
+    --secret-file "$BENCH_TMP/secret" --sampling-rate 5000 --skip-test --allow-private-endpoints >/dev/null
+  "$BIN/drain-admin" ingest "firehose-$d" "$BENCH_TMP/lines.ndjson" >/dev/null
+done
+N=$(( PER * DRAINS ))
 psql -q "$DATABASE_URL" -c "vacuum analyze logs" >/dev/null
 
 phase "baseline: psql \\copy of the same rows to /dev/null"
 cols="account_id, ts, message, level, fal_app_name, fal_app_id, fal_request_id, fal_job_id, fal_endpoint, fal_node_id, fal_worker_id, fal_source, fal_isolate_source"
 t0=$(now)
-psql -q "$DATABASE_URL" -c "\\copy (select $cols from logs where account_id = $account_id) to /dev/null"
+psql -q "$DATABASE_URL" -c "\\copy (select $cols from logs where account_id in (select id from accounts where name like 'firehose-%')) to /dev/null"
 t1=$(now)
 
 phase "one drain-worker delivering the backlog"
 t2=$(now)
-"$BIN/drain-worker" --name firehose --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" 2>"$BENCH_TMP/worker.log" &
+"$BIN/drain-worker" --name firehose --concurrency $(( DRAINS > 32 ? DRAINS : 32 )) --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" 2>"$BENCH_TMP/worker.log" &
 BENCH_PIDS+=($!)
 while :; do
-  delivered=$(psql -qtA "$DATABASE_URL" -c "select delivered_lines from drains where id = '$drain'")
+  delivered=$(psql -qtA "$DATABASE_URL" -c "select sum(delivered_lines) from drains")
   [[ "$delivered" -ge "$N" ]] && break
   sleep 0.05
 done
 t3=$(now)
-rss=$(ps -o rss= -p "${BENCH_PIDS[-1]}" | tr -d ' ')
+rss=$(awk '/VmHWM/ {print $2}' "/proc/${BENCH_PIDS[-1]}/status")  # peak RSS, KiB
 # CPU seconds used (user+sys) by the worker and the Python sink: on 2 cores they compete with
 # PostgreSQL, so this says where the time went.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
@@ -54,5 +60,5 @@ copy_rate, worker_rate = n / (t1 - t0), n / (t3 - t2)
 print(f"[bench] psql \\copy baseline: {n} rows in {t1 - t0:.2f} s = {copy_rate:,.0f} rows/s")
 print(f"[bench] drain-worker:        {n} lines in {t3 - t2:.2f} s = {worker_rate:,.0f} lines/s "
       f"({worker_rate / copy_rate:.0%} of the baseline; target >= 50%)")
-print(f"[bench] sink received {stats.get('lines', stats)} lines; worker RSS at the end {rss / 1024:.0f} MB")
+print(f"[bench] sink received {stats.get('lines', stats)} lines; worker peak RSS {rss / 1024:.0f} MB")
 PY

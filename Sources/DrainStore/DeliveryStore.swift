@@ -15,10 +15,27 @@ public struct ClaimedDrain: Sendable {
 
 /// The bytes of one batch, ready to sign and send.
 public struct Batch: Sendable {
-    public let body: [UInt8]
+    /// The NDJSON bytes; emptied (`handOff()`) once the HTTP client holds its own copy, so an
+    /// in-flight batch is not kept in memory twice. `bytes` keeps its size.
+    public private(set) var body: [UInt8]
+    public let bytes: Int
     public let lines: Int
     public let endXact: String
     public let endID: Int64
+
+    public init(body: [UInt8], lines: Int, endXact: String, endID: Int64) {
+        self.body = body
+        self.bytes = body.count
+        self.lines = lines
+        self.endXact = endXact
+        self.endID = endID
+    }
+
+    /// Returns the body and drops this copy of it.
+    public mutating func handOff() -> [UInt8] {
+        defer { body = [] }
+        return body
+    }
 }
 
 /// A batch whose attempt has been recorded as started: its delivery id and attempt number.
@@ -52,7 +69,7 @@ public final class DeliveryStore {
 
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
     /// to send are absent from the result.
-    public func readBatches(_ drains: [ClaimedDrain]) throws -> [String: Batch] {
+    public func readBatches(_ drains: some Collection<ClaimedDrain>) throws -> [String: Batch] {
         guard !drains.isEmpty else { return [:] }
         let result = try db.query(SQL.Delivery.readBatches,
                                   [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken))])
@@ -92,7 +109,11 @@ public final class DeliveryStore {
 
     private func encode(_ result: PostgresResult, rows: [Int], end: (xact: String, id: Int64)) -> Batch {
         let fieldColumns = LogField.allCases.map { result.column($0.key) }
-        var writer = NDJSONWriter(capacity: rows.count * 256)
+        // Size the buffer from the values themselves: a guess that is too small doubles a
+        // megabyte buffer mid-batch. Keys and punctuation add at most ~230 bytes a line.
+        var size = rows.count * 232
+        for row in rows { for column in fieldColumns { size += result.length(row, column) } }
+        var writer = NDJSONWriter(capacity: size + size / 16)
         var timestamp: [UInt8] = []
         timestamp.reserveCapacity(32)
         for row in rows {
@@ -136,14 +157,14 @@ public final class DeliveryStore {
                         next: Batch, leaseSeconds: Double) throws -> (attempt: StartedAttempt, url: String, secret: String)? {
         let result = try db.query(SQL.Delivery.advance, [
             drain.id, drain.leaseToken, attempt.deliveryID, next.endXact, next.endID, next.lines, leaseSeconds,
-            attempt.attempt, batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+            attempt.attempt, batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
         ])
         guard let row = result.rows.first else { return nil }
         return (StartedAttempt(deliveryID: row.requiredString("batch_delivery_id"), attempt: 1),
                 row.requiredString("url"), row.requiredString("secret"))
     }
 
-    public func releaseIdle(_ drains: [ClaimedDrain], intervalSeconds: Double) throws {
+    public func releaseIdle(_ drains: some Collection<ClaimedDrain>, intervalSeconds: Double) throws {
         guard !drains.isEmpty else { return }
         try db.query(SQL.Delivery.releaseIdle, [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken)), intervalSeconds])
     }
@@ -157,12 +178,12 @@ public final class DeliveryStore {
         case .success(let status, let seconds):
             return try db.query(SQL.Delivery.recordSuccess, [
                 drain.id, drain.leaseToken, attempt.deliveryID, nextDueAfterSuccess, attempt.attempt,
-                batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+                batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
             ]).rowCount == 1
         case .failure(let status, let error, let delay, let seconds):
             return try db.query(SQL.Delivery.recordFailure, [
                 drain.id, drain.leaseToken, attempt.deliveryID, delay, String(error.prefix(500)), attempt.attempt,
-                batch.lines, batch.body.count, status, Int(seconds * 1000), workerName,
+                batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
             ]).rowCount == 1
         }
     }

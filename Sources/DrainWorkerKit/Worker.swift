@@ -20,7 +20,7 @@ public final class Worker {
 
     private struct InFlight {
         var drain: ClaimedDrain
-        let batch: Batch
+        var batch: Batch
         let attempt: StartedAttempt
         /// The batch after this one, read while this one is on the wire (full batches only).
         var next: Batch?
@@ -131,23 +131,32 @@ public final class Worker {
         metrics.add(.claims)
         // A full claim means more may be due: claim again at once; otherwise poll shortly.
         nextClaimAt = ContinuousClock.now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
-        guard !claimed.isEmpty else { return }
-        let batches = try store.readBatches(claimed)
-        let idle = claimed.filter { batches[$0.id] == nil }
-        try store.releaseIdle(idle, intervalSeconds: config.interval)
-        let ready = claimed.compactMap { d in batches[d.id].map { (drain: d, batch: $0) } }
-        let started = try store.beginAttempts(ready)
-        for item in ready {
-            guard let attempt = started[item.drain.id] else { metrics.add(.leasesLost); continue }
-            send(InFlight(drain: item.drain, batch: item.batch, attempt: attempt), client: client)
+        // A few drains at a time, each group sent before the next is read: 64 drains x 5000
+        // lines read at once would hold every batch twice (ours and curl's) at the peak.
+        for start in stride(from: 0, to: claimed.count, by: Self.drainsPerRead) {
+            let group = claimed[start..<min(start + Self.drainsPerRead, claimed.count)]
+            let batches = try store.readBatches(group)
+            try store.releaseIdle(group.filter { batches[$0.id] == nil }, intervalSeconds: config.interval)
+            let ready = group.compactMap { d in batches[d.id].map { (drain: d, batch: $0) } }
+            let started = try store.beginAttempts(ready)
+            for item in ready {
+                guard let attempt = started[item.drain.id] else { metrics.add(.leasesLost); continue }
+                send(InFlight(drain: item.drain, batch: item.batch, attempt: attempt), client: client)
+            }
+            client.kick()
         }
         try prefetch(store, client: client)
     }
 
+    static let readAheadMaxInFlight = 4
+    static let drainsPerRead = 8
+
     private func send(_ flight: InFlight, client: HTTPMultiClient) {
+        var flight = flight
         nextTransferID += 1
+        let body = flight.batch.handOff()  // curl keeps the only copy while it is on the wire
         inFlight[nextTransferID] = flight
-        client.start(DeliveryRequest.make(url: flight.drain.url, secret: flight.drain.secret, body: flight.batch.body,
+        client.start(DeliveryRequest.make(url: flight.drain.url, secret: flight.drain.secret, body: body,
                                           deliveryID: flight.attempt.deliveryID, attempt: flight.attempt.attempt,
                                           timeout: config.deliveryTimeout), id: nextTransferID)
     }
@@ -155,7 +164,9 @@ public final class Worker {
     /// Reads the next batch of every full batch on the wire, so that on its 2xx the drain
     /// goes on at once (see `finish`) instead of waiting for a claim and a read.
     private func prefetch(_ store: DeliveryStore, client: HTTPMultiClient) throws {
-        guard !stop.isSet else { return }
+        // Read-ahead pays when a few drains carry a backlog; with many in flight the database
+        // and the wire are busy anyway, and each read-ahead batch is memory held twice.
+        guard !stop.isSet, inFlight.count <= Self.readAheadMaxInFlight else { return }
         for (id, flight) in inFlight where flight.next == nil && flight.batch.lines >= flight.drain.samplingRate {
             client.kick()  // get the request onto the wire before blocking on the database
             inFlight[id]?.next = try store.readBatch(after: flight.batch, drain: flight.drain)
@@ -213,7 +224,7 @@ public final class Worker {
     private func countSuccess(_ flight: InFlight) {
         metrics.add(.batchesSent)
         metrics.add(.linesDelivered, flight.batch.lines)
-        metrics.add(.bytesDelivered, flight.batch.body.count)
+        metrics.add(.bytesDelivered, flight.batch.bytes)
         logger.debug("delivered", metadata: ["drain": "\(flight.drain.id)", "lines": "\(flight.batch.lines)",
                                              "attempt": "\(flight.attempt.attempt)"])
     }

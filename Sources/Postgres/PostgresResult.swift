@@ -30,6 +30,11 @@ public final class PostgresResult {
         PQgetisnull(handle, Int32(row), Int32(column)) == 1
     }
 
+    /// The length in bytes of a value (0 for NULL).
+    public func length(_ row: Int, _ column: Int) -> Int {
+        Int(PQgetlength(handle, Int32(row), Int32(column)))
+    }
+
     public func string(_ row: Int, _ column: Int) -> String? {
         if isNull(row, column) { return nil }
         return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
