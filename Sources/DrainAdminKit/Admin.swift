@@ -92,9 +92,9 @@ public final class Admin {
             userAgent: DeliveryHeaders.userAgent))
     }
 
-    /// Sends one signed test line; throws (exit 1) unless the endpoint answers 2xx.
+    /// Sends one signed test line; throws (exit 1) unless the endpoint answers 2xx. Callers
+    /// run EndpointGuard first; the HTTP client re-checks the address it connects to.
     func testSend(url: String, secret: String) throws -> String {
-        try EndpointGuard.check(url: url, allowPrivate: environment.allowPrivateEndpoints)
         let report = TestSend.send(url: url, secret: secret, client: httpClient(),
                                    timestamp: Self.nowTimestamp(), deliveryID: UUID().uuidString.lowercased())
         guard report.ok else { throw AdminError(report.summary, exitCode: 1) }
@@ -106,12 +106,13 @@ public final class Admin {
             guard url == nil, secret == nil else { throw AdminError("test: give a DRAIN_ID or --url with a secret, not both") }
             try Self.checkDrainID(drainID)
             guard let saved = try store.endpoint(drainID: drainID) else { throw AdminError("drain: no drain with id \(drainID)") }
+            try EndpointGuard.check(url: saved.url, allowPrivate: environment.allowPrivateEndpoints)
             return try testSend(url: saved.url, secret: saved.secret)
         }
         guard let url else { throw AdminError("test: give a DRAIN_ID, or --url URL with --secret-file or --secret-env") }
         guard let secret else { throw AdminError("secret: required with --url: give --secret-file PATH or --secret-env VAR") }
         if secret.isGenerated { throw AdminError("secret: --generate-secret makes no sense for a test; give --secret-file or --secret-env") }
-        try Validate.endpointURL(url)
+        try EndpointGuard.check(url: url, allowPrivate: environment.allowPrivateEndpoints)
         return try testSend(url: url, secret: try secret.read())
     }
 

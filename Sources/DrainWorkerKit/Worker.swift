@@ -61,7 +61,13 @@ public final class Worker {
                     continue
                 }
                 while let pending = unrecorded.first {
-                    try settle(pending.flight, pending.result, store: current, client: client)
+                    do {
+                        try settle(pending.flight, pending.result, store: current, client: client)
+                    } catch let error as PostgresError where !error.isConnectionLoss {
+                        // Not an outage this time: give the result up (its lease expires and the
+                        // same batch is resent) rather than retry it forever.
+                        logger.error("could not record an outcome; dropped", metadata: ["drain": "\(pending.flight.drain.id)", "error": "\(error)"])
+                    }
                     unrecorded.removeFirst()
                 }
                 if !stop.isSet && inFlight.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
@@ -82,9 +88,9 @@ public final class Worker {
                     nextHeartbeatAt = ContinuousClock.now + .seconds(5)
                 }
                 metrics.set(.inFlight, inFlight.count)
+                databaseRetryDelay = 0.25
                 if databaseDown {
                     databaseDown = false
-                    databaseRetryDelay = 0.25
                     logger.notice("database connection restored")
                 }
             } catch let error as PostgresError {
