@@ -16,6 +16,7 @@ PACKAGES=(
   openssl              # deploy/certs.sh, secrets
   python3              # deploy/receiver.py
   pkg-config           # SwiftPM systemLibrary pkgConfig lookups
+  curl                 # readiness checks in deploy/*.sh, the metrics test, benchmarks
 )
 
 missing=()

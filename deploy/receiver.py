@@ -9,6 +9,7 @@ Routing (by URL path; the query string is logged but ignored):
   /flaky/<n>/...                first <n> requests to that path answer 500, then 200
   /retry-after/<secs>/<n>/...   first <n> requests to that path answer 503 + Retry-After: <secs>
   /discard/...                  200, body dropped, not logged (benchmark sink); counted
+  /big/<bytes>/...              200 with a response body of that many bytes
   GET /_stats                   JSON counters {requests, lines, bytes, signature_ok, ...}
   /_stats/reset                 reset the counters
   anything else                 200 {"ok":true}
@@ -249,6 +250,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return 200, {}, 0.0, False, "stats"
             if head == "discard":
                 return 200, {}, 0.0, True, None
+            if head == "big" and len(parts) >= 2:
+                return 200, {}, 0.0, False, "big:%d" % int(parts[1])
             if head == "status" and len(parts) >= 2:
                 code = int(parts[1])
                 if not 200 <= code <= 599:
@@ -330,7 +333,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if sleep_s > 0:
             time.sleep(sleep_s)
 
-        if 200 <= status < 300:
+        if special and special.startswith("big:"):
+            payload = b"x" * int(special[4:])  # a large answer: clients should stop reading early
+        elif 200 <= status < 300:
             payload = b'{"ok":true}'
         else:
             payload = json.dumps({"ok": False, "status": status}).encode()

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Postgres
+import HTTPClient
 
 /// drain-worker against the real database and the real HTTPS receiver.
 final class DeliveryTests: XCTestCase {
@@ -210,5 +211,68 @@ final class DeliveryTests: XCTestCase {
         try waitUntil(15, "refusal recorded") { ((try h.show(id))["consecutive_failures"] as? Int ?? 0) >= 1 }
         XCTAssertTrue(((try h.show(id))["last_error"] as? String ?? "").contains("loopback"))
         XCTAssertTrue(h.received(path).isEmpty, "nothing was sent")
+    }
+}
+
+/// The HTTP client and the worker's operational surface, against the real receiver.
+final class HTTPAndMetricsTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+    override func tearDownWithError() throws { try h?.disableAllDrains() }
+
+    func testAtMost64KiBOfAResponseIsReadAndA2xxStillCounts() throws {
+        let client = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, allowPrivateAddresses: true, userAgent: "test"))
+        let big = client.send(HTTPRequest(url: h.receiverURL + "/big/5000000/x", displayURL: "big", headers: [], body: Array("{}\n".utf8)))
+        let response = try big.get()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.body.count, 64 * 1024)
+        // The connection it abandoned does not break the next request.
+        XCTAssertEqual(try client.send(HTTPRequest(url: h.receiverURL + "/ok/after-big", displayURL: "ok", headers: [], body: [])).get().status, 200)
+    }
+
+    func testErrorsSayWhatFailedWithTheURLRedacted() throws {
+        let client = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, allowPrivateAddresses: true, userAgent: "test"))
+        let refused = client.send(HTTPRequest(url: "https://127.0.0.1:1/x?key=SECRET", displayURL: "https://127.0.0.1:1/x?key=***", headers: [], body: []))
+        guard case .failure(let e) = refused else { return XCTFail("expected a connect error") }
+        XCTAssertEqual(e.kind, .connect)
+        XCTAssertFalse(e.description.contains("SECRET"))
+        XCTAssertTrue(e.description.contains("key=***"))
+        let untrusted = HTTPMultiClient(configuration: HTTPClientConfiguration(allowPrivateAddresses: true, userAgent: "test"))
+        guard case .failure(let tls) = untrusted.send(HTTPRequest(url: h.receiverURL + "/ok/tls", displayURL: "u", headers: [], body: [])) else {
+            return XCTFail("expected a TLS error without the private CA")
+        }
+        XCTAssertEqual(tls.kind, .tls)
+        let strict = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, userAgent: "test"))
+        guard case .failure(let forbidden) = strict.send(HTTPRequest(url: h.receiverURL + "/ok/forbidden", displayURL: "f", headers: [], body: [])) else {
+            return XCTFail("expected a refusal of a loopback address")
+        }
+        XCTAssertEqual(forbidden.kind, .forbiddenAddress)
+        XCTAssertTrue(h.received("/ok/forbidden").isEmpty, "nothing was sent")
+    }
+
+    func testMetricsEndpointCountsDeliveries() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/metrics-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["m1", "m2", "m3"])
+        let port = 20000 + Int.random(in: 0..<20000)
+        let w = try WorkerProcess(h, name: "metrics-\(port)", extraArgs: ["--metrics-address", "127.0.0.1:\(port)"])
+        defer { w.stop() }
+        try waitUntil(15, "delivery") { !h.received(path).isEmpty }
+        var text = ""
+        try waitUntil(10, "metrics") {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sS", "-m", "3", "http://127.0.0.1:\(port)/metrics"]
+            let out = Pipe()
+            curl.standardOutput = out
+            curl.standardError = FileHandle.nullDevice
+            try curl.run()
+            text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+            return text.contains("logdrain_lines_delivered_total")
+        }
+        let line = text.split(separator: "\n").first { $0.hasPrefix("logdrain_lines_delivered_total{") }
+        XCTAssertGreaterThanOrEqual(Int(line?.split(separator: " ").last ?? "") ?? 0, 3, text)
     }
 }
