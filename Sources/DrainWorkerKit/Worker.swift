@@ -22,11 +22,12 @@ public final class Worker {
         var drain: ClaimedDrain
         var batch: Batch
         let attempt: StartedAttempt
-        /// The batch after this one, read while this one is on the wire (full batches only).
-        var next: Batch?
+        /// Set when the batch after this one is being read (ReadAhead) under this flight's key.
+        var readingAhead = false
     }
 
     private var inFlight: [Int: InFlight] = [:]
+    private let readAhead: ReadAhead
     /// Outcomes that could not be written because the database was unreachable: written once
     /// it is back (still fenced by the lease token), so a restart does not cause a resend.
     private var unrecorded: [(flight: InFlight, result: DeliveryResult)] = []
@@ -41,6 +42,7 @@ public final class Worker {
         self.logger = logger
         self.stop = stop
         self.host = ProcessInfo.processInfo.hostName
+        self.readAhead = ReadAhead(databaseURL: configuration.databaseURL, workerName: configuration.name)
     }
 
     /// Runs until SIGTERM/SIGINT, then finishes what is in flight and returns.
@@ -99,6 +101,7 @@ public final class Worker {
                 if stop.isSet { break }
             }
         }
+        readAhead.stop()
         // In-flight results are recorded above; anything still leased expires on its own.
         if let store { try? store.unregister() }
         logger.info("worker stopped", metadata: ["worker": "\(config.name)"])
@@ -167,15 +170,16 @@ public final class Worker {
                                           timeout: config.deliveryTimeout), id: nextTransferID)
     }
 
-    /// Reads the next batch of every full batch on the wire, so that on its 2xx the drain
-    /// goes on at once (see `finish`) instead of waiting for a claim and a read.
+    /// Starts reading the next batch of every full batch on the wire (on the ReadAhead thread),
+    /// so that on its 2xx the drain goes on at once (see `settle`) instead of waiting for a
+    /// claim and a read.
     private func prefetch(_ store: DeliveryStore, client: HTTPMultiClient) throws {
         // Read-ahead pays when a few drains carry a backlog; with many in flight the database
         // and the wire are busy anyway, and each read-ahead batch is memory held twice.
         guard !stop.isSet, inFlight.count <= Self.readAheadMaxInFlight else { return }
-        for (id, flight) in inFlight where flight.next == nil && flight.batch.lines >= flight.drain.samplingRate {
-            client.kick()  // get the request onto the wire before blocking on the database
-            inFlight[id]?.next = try store.readBatch(after: flight.batch, drain: flight.drain)
+        for (key, flight) in inFlight where !flight.readingAhead && flight.batch.lines >= flight.drain.samplingRate {
+            inFlight[key]?.readingAhead = true
+            readAhead.submit(ReadAhead.Job(key: key, drain: flight.drain, after: flight.batch))
         }
     }
 
@@ -183,21 +187,30 @@ public final class Worker {
         guard var flight = inFlight.removeValue(forKey: completion.id) else { return }
         let result = DeliveryOutcome.classify(completion.result, failuresSoFar: flight.drain.consecutiveFailures,
                                               backoff: config.backoff)
+        var next: Batch?
+        if flight.readingAhead {
+            flight.readingAhead = false
+            if case .success = result, !stop.isSet {
+                next = readAhead.take(completion.id, timeout: config.deliveryTimeout)
+            } else {
+                readAhead.forget(completion.id)
+            }
+        }
         do {
-            try settle(flight, result, store: store, client: client)
+            try settle(flight, result, next: next, store: store, client: client)
         } catch let error as PostgresError where error.isConnectionLoss {
-            flight.next = nil  // after an outage, start the next batch afresh
-            unrecorded.append((flight, result))
+            unrecorded.append((flight, result))  // after an outage, the next batch starts afresh
             throw error
         }
     }
 
     /// Records an outcome; on a 2xx with the next batch already read, sends that at once.
-    private func settle(_ flight: InFlight, _ result: DeliveryResult, store: DeliveryStore, client: HTTPMultiClient) throws {
-        if case .success(let status, let seconds) = result, let next = flight.next, !stop.isSet,
+    private func settle(_ flight: InFlight, _ result: DeliveryResult, next: Batch? = nil,
+                        store: DeliveryStore, client: HTTPMultiClient) throws {
+        if case .success(let status, let seconds) = result, let next, !stop.isSet,
            let continued = try store.advance(drain: flight.drain, batch: flight.batch, attempt: flight.attempt,
                                              status: status, seconds: seconds, next: next, leaseSeconds: config.lease) {
-            countSuccess(flight)
+            countSuccess(flight, seconds: seconds)
             var drain = flight.drain
             drain.url = continued.url
             drain.secret = continued.secret
@@ -217,8 +230,8 @@ public final class Worker {
             return
         }
         switch result {
-        case .success:
-            countSuccess(flight)
+        case .success(_, let seconds):
+            countSuccess(flight, seconds: seconds)
         case .failure(_, let error, let delay, _):
             metrics.add(.batchesFailed)
             logger.warning("delivery failed", metadata: [
@@ -227,12 +240,13 @@ public final class Worker {
         }
     }
 
-    private func countSuccess(_ flight: InFlight) {
+    private func countSuccess(_ flight: InFlight, seconds: Double) {
         metrics.add(.batchesSent)
         metrics.add(.linesDelivered, flight.batch.lines)
         metrics.add(.bytesDelivered, flight.batch.bytes)
         logger.debug("delivered", metadata: ["drain": "\(flight.drain.id)", "lines": "\(flight.batch.lines)",
-                                             "attempt": "\(flight.attempt.attempt)"])
+                                             "attempt": "\(flight.attempt.attempt)",
+                                             "http_ms": "\(Int(seconds * 1000))"])
     }
 
     private func millisecondsUntil(_ instant: ContinuousClock.Instant, cap: Int) -> Int {
