@@ -10,7 +10,7 @@ struct AccountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an account.",
             discussion: """
-                NAME is 1-63 characters of a-z, 0-9 and '-', unique. The printed id is the
+                NAME is 1-63 characters of a-z, 0-9 and '-', unique. The printed id is the \
                 logs.account_id that producers write.
 
                 Example: drain-admin account create acme --json

@@ -7,10 +7,10 @@ struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create a log drain for an account.",
         discussion: """
-            Checks every field, then sends one signed test line to the endpoint and saves the
-            drain only if it answers 2xx (skip with --skip-test). Only one drain per account can
-            be enabled. The secret signs every delivery (X-Fal-Signature, HMAC-SHA256); it is
-            never taken on the command line and never shown again, except that
+            Checks every field, then sends one signed test line to the endpoint and saves the \
+            drain only if it answers 2xx (skip with --skip-test). Only one drain per account can \
+            be enabled. The secret signs every delivery (X-Fal-Signature, HMAC-SHA256); it is \
+            never taken on the command line and never shown again, except that \
             --generate-secret prints the new secret once.
 
             Example:
@@ -44,7 +44,7 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List drains with their status.",
         discussion: """
-            Shows enabled/disabled and why, consecutive failures, last successful delivery and
+            Shows enabled/disabled and why, consecutive failures, last successful delivery and \
             lag (age of the oldest line not yet delivered). URLs are redacted.
 
             Example: drain-admin list acme --json
@@ -69,8 +69,8 @@ struct UpdateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "update", abstract: "Change a drain's name, URL, sampling rate or secret.",
         discussion: """
-            A new URL is tested with a signed line first and saved only on 2xx (--skip-test
-            skips it). A batch being retried keeps its body and delivery id and goes to the new
+            A new URL is tested with a signed line first and saved only on 2xx (--skip-test \
+            skips it). A batch being retried keeps its body and delivery id and goes to the new \
             URL with the new signature.
 
             Example: drain-admin update 3f1c... --as ops@acme.example --sampling-rate 500
@@ -98,9 +98,9 @@ struct EnableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enable", abstract: "Enable a drain (for instance after it was disabled by failures).",
         discussion: """
-            Resets the failure counter and resumes from where delivery stopped, so lines that
-            arrived meanwhile are delivered. --skip-backlog instead starts from the last 30
-            seconds and drops any pending batch. Refused while another drain of the account is
+            Resets the failure counter and resumes from where delivery stopped, so lines that \
+            arrived meanwhile are delivered. --skip-backlog instead starts from the last 30 \
+            seconds and drops any pending batch. Refused while another drain of the account is \
             enabled.
 
             Example: drain-admin enable 3f1c... --as ops@acme.example
@@ -136,7 +136,7 @@ struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test", abstract: "Send a signed test line to a saved drain or to an unsaved URL.",
         discussion: """
-            Exits 0 on a 2xx answer and prints the status and latency; otherwise prints the
+            Exits 0 on a 2xx answer and prints the status and latency; otherwise prints the \
             status or the DNS/connect/TLS/timeout error and exits 1. Changes no drain state.
 
             Examples:
@@ -159,8 +159,8 @@ struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Load NDJSON log lines into the logs table for an account.",
         discussion: """
-            Each line is a JSON object in the wire format: timestamp (RFC 3339), message and
-            level are required; fal_* fields are optional; all values are strings. Blank lines
+            Each line is a JSON object in the wire format: timestamp (RFC 3339), message and \
+            level are required; fal_* fields are optional; all values are strings. Blank lines \
             are ignored. Atomic: a bad line is reported by its number and nothing is ingested.
 
             Example: drain-admin ingest acme app.ndjson
@@ -194,7 +194,7 @@ struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Create or upgrade the database schema.",
         discussion: """
-            Applies each embedded migration once, in order, under an advisory lock: safe to run
+            Applies each embedded migration once, in order, under an advisory lock: safe to run \
             repeatedly and concurrently. Also creates the coming days' log partitions.
 
             Example: DATABASE_URL=postgresql://... drain-admin migrate
@@ -207,7 +207,7 @@ struct MaintainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintain", abstract: "Create log partitions ahead and drop those past retention.",
         discussion: """
-            Run it daily (cron or a systemd timer). Dropping a day's partition discards its lines
+            Run it daily (cron or a systemd timer). Dropping a day's partition discards its lines \
             even where a disabled drain has not delivered them.
 
             Example: drain-admin maintain --days-ahead 7 --retention-days 7

@@ -9,9 +9,9 @@ struct DrainAdmin: ParsableCommand {
         commandName: "drain-admin",
         abstract: "Administer LogDrain: schema, accounts, members, drains, ingest and status.",
         discussion: """
-            Drain commands act for an account admin named with --as EMAIL; the database checks
-            the role and records every change in the audit trail. Exit status: 0 on success,
-            1 when the operation could not be done (database unreachable, endpoint test
+            Drain commands act for an account admin named with --as EMAIL; the database checks \
+            the role and records every change in the audit trail. Exit status: 0 on success, \
+            1 when the operation could not be done (database unreachable, endpoint test \
             failed), 2 for bad input or a refusal (validation, permission, conflict).
             """,
         subcommands: [MigrateCommand.self, AccountCommand.self, MemberCommand.self, CreateCommand.self,

@@ -9,8 +9,8 @@ struct DrainWorkerCommand: ParsableCommand {
         commandName: "drain-worker",
         abstract: "Deliver log drains: claim due drains, send signed NDJSON batches, record outcomes.",
         discussion: """
-            Run any number of workers against one database; they share the work through row
-            leases. SIGTERM or SIGINT stops claiming, lets in-flight deliveries finish (at most
+            Run any number of workers against one database; they share the work through row \
+            leases. SIGTERM or SIGINT stops claiming, lets in-flight deliveries finish (at most \
             the 10 s delivery timeout), and exits 0.
 
             Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, LOG_LEVEL.
@@ -89,4 +89,14 @@ struct DrainWorkerCommand: ParsableCommand {
     }
 }
 
-DrainWorkerCommand.main()
+// Bad flags are one line on stderr and exit 2, as in drain-admin; --help prints as usual.
+do {
+    var command = try DrainWorkerCommand.parseAsRoot()
+    try command.run()
+} catch {
+    if DrainWorkerCommand.exitCode(for: error) == .success { DrainWorkerCommand.exit(withError: error) }
+    let message = DrainWorkerCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    let line = Array("drain-worker: error: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(2)
+}
