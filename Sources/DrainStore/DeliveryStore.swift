@@ -90,12 +90,22 @@ public final class DeliveryStore {
         let drainColumn = result.column("drain_id")
         let xactColumn = result.column("xact_id")
         let idColumn = result.column("id")
-        // Group each drain's rows and put them in commit order: (xact_id, id).
+        // Group each drain's rows and put them in commit order: (xact_id, id). Rows of one
+        // drain arrive together, so the id string is only built when it changes.
         var rowsByDrain: [String: [(xact: UInt64, id: Int64, row: Int)]] = [:]
+        var current = ""
+        var currentRows: [(xact: UInt64, id: Int64, row: Int)] = []
         for row in 0..<result.rowCount {
-            let key = (xact: UInt64(result.string(row, xactColumn)!)!, id: Int64(result.string(row, idColumn)!)!, row: row)
-            rowsByDrain[result.string(row, drainColumn)!, default: []].append(key)
+            let same = result.withBytes(row, drainColumn) { $0.map { current.utf8.elementsEqual($0) } ?? false }
+            if !same {
+                if !currentRows.isEmpty { rowsByDrain[current, default: []] += currentRows }
+                current = result.string(row, drainColumn) ?? ""
+                currentRows = []
+                currentRows.reserveCapacity(result.rowCount - row)
+            }
+            currentRows.append((xact: result.unsigned(row, xactColumn), id: Int64(result.unsigned(row, idColumn)), row: row))
         }
+        if !currentRows.isEmpty { rowsByDrain[current, default: []] += currentRows }
         var batches: [String: Batch] = [:]
         for (drainID, var rows) in rowsByDrain {
             if !zip(rows, rows.dropFirst()).allSatisfy({ ($0.xact, $0.id) < ($1.xact, $1.id) }) {

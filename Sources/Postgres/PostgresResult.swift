@@ -30,6 +30,17 @@ public final class PostgresResult {
         PQgetisnull(handle, Int32(row), Int32(column)) == 1
     }
 
+    /// A non-negative integer value (bigserial, xid8) parsed from its text without building a
+    /// String; 0 for NULL.
+    public func unsigned(_ row: Int, _ column: Int) -> UInt64 {
+        withBytes(row, column) { bytes in
+            guard let bytes else { return 0 }
+            var value: UInt64 = 0
+            for b in bytes where b >= 0x30 && b <= 0x39 { value = value &* 10 &+ UInt64(b &- 0x30) }
+            return value
+        }
+    }
+
     /// The length in bytes of a value (0 for NULL).
     public func length(_ row: Int, _ column: Int) -> Int {
         Int(PQgetlength(handle, Int32(row), Int32(column)))
