@@ -69,13 +69,15 @@ public struct NDJSONWriter {
 /// passed through as UTF-8.
 public enum JSONString {
     private static let hex = Array("0123456789abcdef".utf8)
+    /// 1 for the bytes that need escaping: control characters, quote, backslash.
+    private static let escapes: [UInt8] = (0...255).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C ? 1 : 0 }
 
     public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
         for i in 0..<value.count {
             let b = value[i]
-            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            guard escapes[Int(b)] != 0 else { continue }
             if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart..<i])) }
             runStart = i + 1
             out.append(0x5C)

@@ -94,12 +94,17 @@ public final class DeliveryStore {
         // drain arrive together, so the id string is only built when it changes.
         var rowsByDrain: [String: [(xact: UInt64, id: Int64, row: Int)]] = [:]
         var current = ""
+        var currentBytes: [UInt8] = []
         var currentRows: [(xact: UInt64, id: Int64, row: Int)] = []
         for row in 0..<result.rowCount {
-            let same = result.withBytes(row, drainColumn) { $0.map { current.utf8.elementsEqual($0) } ?? false }
+            let same = result.withBytes(row, drainColumn) { bytes in
+                guard let bytes, bytes.count == currentBytes.count else { return false }
+                return currentBytes.withUnsafeBufferPointer { $0.elementsEqual(bytes) }
+            }
             if !same {
                 if !currentRows.isEmpty { rowsByDrain[current, default: []] += currentRows }
                 current = result.string(row, drainColumn) ?? ""
+                currentBytes = Array(current.utf8)
                 currentRows = []
                 currentRows.reserveCapacity(result.rowCount - row)
             }
