@@ -4,20 +4,39 @@ import Foundation
 import Postgres
 import Synchronization
 
-/// Reads a drain's next batch on a thread (and database connection) of its own while the
-/// current batch is on the wire, so that the delivery loop's thread keeps signing and sending
-/// instead of waiting for PostgreSQL. Results are picked up by key.
+/// Reads drains' next batches on a thread (and database connection) of its own while the
+/// current batch is on the wire, so the delivery loop's thread keeps signing and sending
+/// instead of waiting for PostgreSQL. A full batch read this way also starts the read of the
+/// one after it, so for a drain with a backlog the reads run back to back.
+/// Batches are keyed by the drain, its lease token and the position they follow; every read
+/// is fenced by the token like any other write, so a stale batch can never be sent.
 final class ReadAhead: Sendable {
-    struct Job: Sendable {
-        let key: Int
+    struct Position: Hashable, Sendable {
+        let drain: String
+        let token: Int64
+        let xact: String
+        let id: Int64
+
+        init(_ drain: ClaimedDrain, after batch: Batch) {
+            self.drain = drain.id
+            self.token = drain.leaseToken
+            self.xact = batch.endXact
+            self.id = batch.endID
+        }
+    }
+
+    private struct Job: Sendable {
+        let position: Position
         let drain: ClaimedDrain
         let after: Batch
+        let speculative: Bool
     }
 
     private struct State {
         var jobs: [Job] = []
-        var results: [Int: Batch?] = [:]
-        var forgotten: Set<Int> = []
+        /// Requested or speculated and not yet taken or forgotten.
+        var wanted: Set<Position> = []
+        var results: [Position: Batch?] = [:]
         var stopped = false
     }
 
@@ -31,29 +50,42 @@ final class ReadAhead: Sendable {
         thread.start()
     }
 
-    func submit(_ job: Job) {
-        state.withLock { $0.jobs.append(job) }
-        jobReady.signal()
+    /// Asks for the batch after `batch`; a no-op when it is already read or being read.
+    func request(_ drain: ClaimedDrain, after batch: Batch) {
+        let position = Position(drain, after: batch)
+        let queued = state.withLock { s in
+            guard s.wanted.insert(position).inserted else { return false }
+            s.jobs.append(Job(position: position, drain: drain, after: batch.withoutBody(), speculative: false))
+            return true
+        }
+        if queued { jobReady.signal() }
     }
 
-    /// The batch read for `key` (nil when nothing was readable or the read failed), waiting
-    /// at most `timeout` seconds for it.
-    func take(_ key: Int, timeout: Double) -> Batch? {
+    /// The batch after `batch` (nil when nothing was readable, the read failed, or it was
+    /// never requested), waiting at most `timeout` seconds for it.
+    func take(_ drain: ClaimedDrain, after batch: Batch, timeout: Double) -> Batch? {
+        let position = Position(drain, after: batch)
         let deadline = DispatchTime.now() + timeout
         while true {
-            let found: Batch?? = state.withLock { $0.results.removeValue(forKey: key) }
+            let (found, wanted): (Batch??, Bool) = state.withLock { s in
+                let r = s.results.removeValue(forKey: position)
+                if r != nil { s.wanted.remove(position) }
+                return (r, s.wanted.contains(position))
+            }
             if let found { return found }
-            if resultReady.wait(timeout: deadline) == .timedOut {
-                forget(key)
+            if !wanted || resultReady.wait(timeout: deadline) == .timedOut {
+                forget(drain)
                 return nil
             }
         }
     }
 
-    /// Drops the result for `key`, now or when it arrives.
-    func forget(_ key: Int) {
+    /// Drops everything read or being read for `drain` (its chain ended or failed).
+    func forget(_ drain: ClaimedDrain) {
         state.withLock { s in
-            if s.results.removeValue(forKey: key) == nil { s.forgotten.insert(key) }
+            s.wanted = s.wanted.filter { $0.drain != drain.id }
+            s.results = s.results.filter { $0.key.drain != drain.id }
+            s.jobs.removeAll { $0.position.drain == drain.id }
         }
     }
 
@@ -66,9 +98,11 @@ final class ReadAhead: Sendable {
         var store: DeliveryStore?
         while true {
             jobReady.wait()
-            let next: Job? = state.withLock { s in s.stopped ? nil : (s.jobs.isEmpty ? nil : s.jobs.removeFirst()) }
-            if state.withLock({ $0.stopped }) { return }
-            guard let job = next else { continue }
+            let (job, stopped): (Job?, Bool) = state.withLock { s in
+                (s.jobs.isEmpty ? nil : s.jobs.removeFirst(), s.stopped)
+            }
+            if stopped { return }
+            guard let job else { continue }
             var batch: Batch?
             do {
                 if store == nil {
@@ -80,10 +114,18 @@ final class ReadAhead: Sendable {
                 // The delivery loop then simply claims the drain again; no need to retry here.
                 store = nil
             }
-            state.withLock { s in
-                if s.forgotten.remove(job.key) == nil { s.results[job.key] = .some(batch) }
+            let speculate = state.withLock { s -> Bool in
+                guard s.wanted.contains(job.position) else { return false }  // forgotten meanwhile
+                s.results[job.position] = .some(batch)
+                // One read further for a full batch: the drain's backlog goes on.
+                guard !job.speculative, let batch, batch.lines >= job.drain.samplingRate else { return false }
+                let next = Position(job.drain, after: batch)
+                guard s.wanted.insert(next).inserted else { return false }
+                s.jobs.append(Job(position: next, drain: job.drain, after: batch.withoutBody(), speculative: true))
+                return true
             }
             resultReady.signal()
+            if speculate { jobReady.signal() }
         }
     }
 }

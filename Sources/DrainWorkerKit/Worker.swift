@@ -22,7 +22,7 @@ public final class Worker {
         var drain: ClaimedDrain
         var batch: Batch
         let attempt: StartedAttempt
-        /// Set when the batch after this one is being read (ReadAhead) under this flight's key.
+        /// Set when the batch after this one was requested from ReadAhead.
         var readingAhead = false
     }
 
@@ -179,7 +179,7 @@ public final class Worker {
         guard !stop.isSet, inFlight.count <= Self.readAheadMaxInFlight else { return }
         for (key, flight) in inFlight where !flight.readingAhead && flight.batch.lines >= flight.drain.samplingRate {
             inFlight[key]?.readingAhead = true
-            readAhead.submit(ReadAhead.Job(key: key, drain: flight.drain, after: flight.batch))
+            readAhead.request(flight.drain, after: flight.batch)
         }
     }
 
@@ -191,9 +191,9 @@ public final class Worker {
         if flight.readingAhead {
             flight.readingAhead = false
             if case .success = result, !stop.isSet {
-                next = readAhead.take(completion.id, timeout: config.deliveryTimeout)
+                next = readAhead.take(flight.drain, after: flight.batch, timeout: config.deliveryTimeout)
             } else {
-                readAhead.forget(completion.id)
+                readAhead.forget(flight.drain)
             }
         }
         do {
@@ -219,6 +219,7 @@ public final class Worker {
             try prefetch(store, client: client)
             return
         }
+        readAhead.forget(flight.drain)  // the chain ends here: drop anything read further
         // More waiting (a full batch, or a retried one): due again at once.
         let more = flight.batch.lines >= flight.drain.samplingRate || flight.attempt.attempt > 1
         let kept = try store.record(result, drain: flight.drain, batch: flight.batch, attempt: flight.attempt,

@@ -57,6 +57,31 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(Set(posts.compactMap { $0.headers["x-fal-delivery-id"] }).count, 4, "each batch has its own id")
     }
 
+    /// A backlog is delivered as a chain of batches read ahead of the wire: each line exactly
+    /// once, in commit order, every batch a first attempt with its own delivery id, and a URL
+    /// changed mid-chain is picked up by the following batches.
+    func testBacklogChainDeliversEachLineOnceInOrder() throws {
+        let a = try h.makeAccount()
+        let first = "/sleep/0.05/\(unique("chain"))"
+        let id = try h.makeDrain(account: a, path: first, rate: 10)
+        let db = try h.connect()
+        let messages = (0..<300).map { "chain \($0)" }
+        try insertLogs(db, account: a.id, messages: messages)
+        let w = try WorkerProcess(h, name: unique("chain"))
+        defer { w.stop() }
+        try waitUntil(15, "chain started") { h.received(first).count >= 3 }
+        let second = "/ok/\(unique("chain2"))"
+        XCTAssertEqual(try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + second,
+                                                      "--skip-test", "--allow-private-endpoints"]).status, 0)
+        try waitUntil(30, "all 300 lines") { (h.received(first) + h.received(second)).flatMap(\.messages).count >= 300 }
+        usleep(300_000)
+        let posts = (h.received(first) + h.received(second)).sorted { $0.time < $1.time }
+        XCTAssertEqual(posts.flatMap(\.messages), messages)
+        XCTAssertEqual(Set(posts.compactMap { $0.headers["x-fal-delivery-id"] }).count, 30)
+        XCTAssertTrue(posts.allSatisfy { $0.headers["x-fal-delivery-attempt"] == "1" && $0.signatureValid })
+        XCTAssertFalse(h.received(second).isEmpty, "batches after the update went to the new URL")
+    }
+
     func testNewDrainStartsFromLast30Seconds() throws {
         let a = try h.makeAccount()
         let db = try h.connect()
