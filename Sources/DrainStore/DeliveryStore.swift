@@ -9,8 +9,6 @@ public struct ClaimedDrain: Sendable {
     public let samplingRate: Int
     public let leaseToken: Int64
     public var consecutiveFailures: Int
-    /// True when a batch from an earlier attempt is pending and must be resent as it was.
-    public let hasPendingBatch: Bool
 }
 
 /// The bytes of one batch, ready to sign and send.
@@ -66,8 +64,7 @@ public final class DeliveryStore {
         try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds]).rows.map {
             ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
-                         consecutiveFailures: $0.int("consecutive_failures") ?? 0,
-                         hasPendingBatch: !$0.isNull("batch_delivery_id"))
+                         consecutiveFailures: $0.int("consecutive_failures") ?? 0)
         }
     }
 

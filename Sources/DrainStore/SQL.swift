@@ -131,7 +131,7 @@ enum SQL {
                 next_due_at = now() + make_interval(secs => $3::float8)
             from due where d.id = due.id
             returning d.id, d.account_id, d.url, d.secret, d.sampling_rate, d.lease_token,
-                      d.consecutive_failures, d.batch_delivery_id
+                      d.consecutive_failures
             """)
 
         /// The next batch of each claimed drain ($1 ids). A pending batch is re-read exactly

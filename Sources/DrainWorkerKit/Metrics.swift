@@ -21,7 +21,6 @@ public final class WorkerMetrics: Sendable {
 
     func add(_ counter: Counter, _ n: Int = 1) { values.withLock { $0[counter, default: 0] += n } }
     func set(_ counter: Counter, _ n: Int) { values.withLock { $0[counter] = n } }
-    public func value(_ counter: Counter) -> Int { values.withLock { $0[counter] ?? 0 } }
 
     public func render(worker: String) -> String {
         let snapshot = values.withLock { $0 }

@@ -2,7 +2,7 @@ import CCurl
 
 /// Many concurrent HTTPS POSTs driven by one `curl_multi` loop on the caller's thread.
 /// Connections (and TLS sessions) to the same host are reused across requests.
-/// Not thread-safe except `wakeup()`; own it from one thread.
+/// Not thread-safe; own it from one thread.
 public final class HTTPMultiClient {
     private let multi: UnsafeMutableRawPointer
     private let config: HTTPClientConfiguration
@@ -74,9 +74,6 @@ public final class HTTPMultiClient {
         var running: Int32 = 0
         curl_multi_perform(multi, &running)
     }
-
-    /// Interrupts a `poll` in progress; safe from any thread.
-    public func wakeup() { curl_multi_wakeup(multi) }
 
     /// Sends one request and waits for it (used by one-shot callers such as `drain-admin test`).
     public func send(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPError> {

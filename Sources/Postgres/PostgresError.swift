@@ -56,7 +56,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         }
         let state = field(Int32(UInt8(ascii: "C")))
         let primary = field(Int32(UInt8(ascii: "M")))
-            ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
+            ?? String(cString: PQresultErrorMessage(result)).firstLine()
         let lost = PQstatus(connection) == CONNECTION_BAD
         return PostgresError(
             kind: lost && state == nil ? .connection : .server,
@@ -69,16 +69,14 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
 
     static func connectionMessage(_ connection: OpaquePointer?) -> String {
         guard let connection, let p = PQerrorMessage(connection) else { return "connection failed" }
-        let text = String(cString: p).trimmingTrailingNewlines()
+        let text = String(cString: p).firstLine()
         return text.isEmpty ? "connection failed" : text
     }
 }
 
 extension String {
-    func trimmingTrailingNewlines() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == "\n" || last == " " { s = s.dropLast() }
-        // libpq messages can span lines; keep the first line for a one-line error.
-        return String(s.split(separator: "\n", omittingEmptySubsequences: true).first ?? "")
+    /// The first non-empty line: libpq messages can span lines; our errors are one line.
+    func firstLine() -> String {
+        split(separator: "\n").first.map(String.init) ?? ""
     }
 }

@@ -23,7 +23,7 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "A label, 1-100 characters.") var name: String
     @Option(help: "The endpoint: an https:// URL with a host; path and query are kept.") var url: String
     @OptionGroup var secret: SecretOptions
-    @Option(help: "Most lines per delivery batch, 1-5000.") var samplingRate: Int = 1000
+    @Option(help: "Most lines per delivery batch, 1-5000.") var samplingRate: Int = Validate.defaultSamplingRate
     @Flag(help: "Save without sending a test line.") var skipTest = false
     @Flag(help: "Create the drain disabled (reason: manual).") var disabled = false
     @OptionGroup var output: OutputOptions

@@ -10,7 +10,6 @@ final class DeliveryTests: XCTestCase {
     /// A drain left enabled (a 12 s endpoint, say) would be claimed by the next test's worker.
     override func tearDownWithError() throws { try h?.disableAllDrains() }
 
-    private func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     func testWireFormatByteForByteAndSignature() throws {
         let a = try h.makeAccount()

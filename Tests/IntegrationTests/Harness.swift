@@ -253,3 +253,6 @@ func spawnAndWait(_ path: String, _ args: [String]) -> Int32 {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return (status >> 8) & 0xFF
 }
+
+/// A name no other test uses: `prefix-xxxxxxxx`.
+func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }

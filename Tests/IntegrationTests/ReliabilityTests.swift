@@ -9,7 +9,6 @@ final class ReliabilityTests: XCTestCase {
     /// A drain left enabled (a 12 s endpoint, say) would be claimed by the next test's worker.
     override func tearDownWithError() throws { try h?.disableAllDrains() }
 
-    private func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     /// Every expected message arrived (duplicates allowed: delivery is at-least-once), in order
     /// of first arrival.
