@@ -1,5 +1,6 @@
 import XCTest
 import Postgres
+import DrainCore
 
 final class PostgresWrapperTests: XCTestCase {
     var h: Harness!
@@ -77,5 +78,26 @@ final class PostgresWrapperTests: XCTestCase {
         struct Boom: Error {}
         XCTAssertThrowsError(try db.transaction { try db.query("insert into t values (1)"); throw Boom() })
         XCTAssertEqual(try db.query("select count(*) as n from t").rows[0].int("n"), 0)
+    }
+}
+
+/// Redaction is one rule written twice (Swift for worker errors and CLI output, SQL for the
+/// audit trail and the drain_status view); they must agree.
+final class RedactionParityTests: XCTestCase {
+    func testSwiftAndSQLRedactionAgree() throws {
+        let h = try Harness.load()
+        let db = try h.connect()
+        let urls = [
+            "https://logs.example.com/intake",
+            "https://user:pw@logs.example.com:8443/v1/input?api_key=SECRET&x=1#frag",
+            "https://http-inputs.splunk.example/services/collector/abcdef1234567890abcdef",
+            "https://h.example/short/abcdefghijklmnopqrstu?flag&k=v",
+            "https://h.example",
+            "https://[::1]:9000/p/0123456789abcdef0?token=t",
+        ]
+        for url in urls {
+            let sql = try db.query("select logdrain_redact_url($1) as r", [url]).rows[0].string("r")
+            XCTAssertEqual(sql, URLRedaction.redact(url), url)
+        }
     }
 }
