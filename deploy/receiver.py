@@ -6,6 +6,7 @@ HTTP/1.1 with keep-alive. Verifies X-Fal-Signature with the seed's own verify_si
 Routing (by URL path; the query string is logged but ignored):
   /status/<code>/...            answer <code> (3xx: Location https://127.0.0.1:<port>/ok/redirected)
   /sleep/<seconds>/...          sleep <seconds> (float), then 200
+  /slow-status/<secs>/<code>/.. sleep <secs> (float), then answer <code>
   /flaky/<n>/...                first <n> requests to that path answer 500, then 200
   /retry-after/<secs>/<n>/...   first <n> requests to that path answer 503 + Retry-After: <secs>
   /discard/...                  200, body dropped, not logged (benchmark sink); counted
@@ -265,6 +266,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if secs != secs or secs < 0:
                     raise ValueError
                 return 200, {}, secs, False, None
+            if head == "slow-status" and len(parts) >= 3:
+                secs = float(parts[1])
+                code = int(parts[2])
+                if secs != secs or secs < 0 or not 200 <= code <= 599:
+                    raise ValueError
+                return code, {}, secs, False, None
             if head == "flaky" and len(parts) >= 2:
                 n = int(parts[1])
                 seen = self.state.hit(path)

@@ -139,6 +139,9 @@ extension Admin {
         if let pending = d.pendingDeliveryID {
             lines.append("pending batch:        \(pending) (\(d.pendingLines ?? 0) lines, \(d.pendingAttempts) attempts)")
         }
+        if let gap = Self.gapText(d) {
+            lines.append("gap:                  \(gap)")
+        }
         let attempts = try store.recentAttempts(drainID: id)
         if !attempts.isEmpty {
             lines.append("")
@@ -188,7 +191,17 @@ extension Admin {
             ("delivered_lines", .int(d.deliveredLines)),
             ("lag_seconds", d.lagSeconds.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
             ("pending_delivery_id", .string(d.pendingDeliveryID)),
+            ("gap", d.lastGapAt == nil ? .null : .object([
+                ("reason", .string("retention")), ("lines", .int(d.gapLines)), ("last_at", .string(d.lastGapAt)),
+                ("message", .string(gapText(d))),
+            ])),
         ])
+    }
+
+    /// The retention gap in words (§2.14), or nil when nothing was ever skipped.
+    static func gapText(_ d: DrainStatus) -> String? {
+        guard let at = d.lastGapAt else { return nil }
+        return "\(d.gapLines) lines removed by retention (or by hand) before delivery were skipped (last at \(at))"
     }
 
     /// Audit before/after are JSON the database wrote; embed them as they are.

@@ -31,7 +31,9 @@ public struct AdminError: Error, CustomStringConvertible {
         // Our SQL functions raise these with messages written for people.
         case "22023", "42501", "23505", "P0002": return AdminError(e.message)
         case "22P02": return AdminError("invalid value: \(e.message)")
-        case "23514": return AdminError("refused by database constraint \(e.constraint ?? "?"): \(e.message)")
+        case "23514":
+            if let constraint = e.constraint { return AdminError("refused by database constraint \(constraint): \(e.message)") }
+            return AdminError("refused by a database constraint: \(e.message)")
         case "42883", "42P01": return AdminError("database schema is missing or outdated (run `drain-admin migrate`): \(e.message)", exitCode: 1)
         default:
             return AdminError("database: \(e.description)", exitCode: 1)

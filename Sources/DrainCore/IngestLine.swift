@@ -22,7 +22,23 @@ public struct IngestLine: Sendable, Equatable {
         if !RFC3339.isValid(values[LogField.timestamp.rawValue]!) {
             throw IngestError("timestamp \(JSONString.encode(values[0]!)) is not an RFC 3339 date-time")
         }
+        for field in LogField.allCases where field != .timestamp {
+            guard let size = values[field.rawValue]?.utf8.count, let limit = field.producerLimit, size > limit else { continue }
+            throw IngestError("\(field.key) is \(size) bytes; at most \(limit) bytes are allowed")
+        }
         return IngestLine(values: values)
+    }
+}
+
+extension LogField {
+    /// The producer limit on this field's UTF-8 bytes (§2.13); nil for the timestamp.
+    public var producerLimit: Int? {
+        switch self {
+        case .timestamp: return nil
+        case .message: return WireLimits.maxMessageBytes
+        case .level: return WireLimits.maxLevelBytes
+        default: return WireLimits.maxLabelBytes
+        }
     }
 }
 

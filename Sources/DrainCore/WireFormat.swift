@@ -62,6 +62,14 @@ public struct NDJSONWriter {
         bytes.append(UInt8(ascii: "\n"))
         lineCount += 1
     }
+
+    /// Takes back the last line, which began at byte `start` (the byte cap: a line that would
+    /// take the body over it goes into the next batch).
+    public mutating func removeLastLine(startingAt start: Int) {
+        precondition(lineCount > 0 && start <= bytes.count, "no line to remove")
+        bytes.removeSubrange(start...)
+        lineCount -= 1
+    }
 }
 
 /// JSON string escaping identical to Python's `json.dumps(..., ensure_ascii=False)`:

@@ -147,6 +147,7 @@ public final class AdminStore {
                     lastError: r.string("last_error"), createdAt: r.requiredString("created_at"),
                     deliveredLines: r.int64("delivered_lines") ?? 0, lagSeconds: r.double("lag_seconds"),
                     pendingDeliveryID: r.string("pending_delivery_id"), pendingAttempts: r.int("pending_attempts") ?? 0,
-                    pendingLines: r.int("pending_lines"), leaseOwner: r.string("lease_owner"))
+                    pendingLines: r.int("pending_lines"), leaseOwner: r.string("lease_owner"),
+                    gapLines: r.int64("gap_lines") ?? 0, lastGapAt: r.string("last_gap_at"))
     }
 }

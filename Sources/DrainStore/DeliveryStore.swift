@@ -9,6 +9,12 @@ public struct ClaimedDrain: Sendable {
     public let samplingRate: Int
     public let leaseToken: Int64
     public var consecutiveFailures: Int
+    /// Bumped by every change of URL or secret; a failure counts only against its own (§2.15).
+    public var configVersion: Int64
+    /// Lines of the batch an earlier attempt fixed (nil: none pending).
+    public let pendingLines: Int?
+    /// The new-drain rule (§2.8) still filters this drain's rows.
+    public let filtering: Bool
 }
 
 /// The bytes of one batch, ready to sign and send.
@@ -43,10 +49,31 @@ public struct Batch: Sendable {
     }
 }
 
-/// A batch whose attempt has been recorded as started: its delivery id and attempt number.
+/// A batch whose attempt has been recorded as started: its delivery id and attempt number,
+/// and the configuration it goes out with (read in the same statement, so an update made
+/// since the claim applies, and a failure is counted against exactly this version).
 public struct StartedAttempt: Sendable {
     public let deliveryID: String
     public let attempt: Int
+    public let url: String
+    public let secret: String
+    public let configVersion: Int64
+
+    init(_ row: PostgresRow, attempt: Int? = nil) {
+        deliveryID = row.requiredString("batch_delivery_id")
+        self.attempt = attempt ?? row.int("batch_attempts") ?? 1
+        url = row.requiredString("url")
+        secret = row.requiredString("secret")
+        configVersion = row.int64("config_version") ?? 0
+    }
+}
+
+/// What a pass over the rows the new-drain rule drops did (§2.12).
+public struct FilterSkip: Sendable {
+    /// Rows passed (the cursor moved over them).
+    public let passed: Int
+    /// The scan stopped at its limit without meeting a row to deliver: go on at once.
+    public let moreToScan: Bool
 }
 
 
@@ -64,7 +91,9 @@ public final class DeliveryStore {
         try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds]).rows.map {
             ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
-                         consecutiveFailures: $0.int("consecutive_failures") ?? 0)
+                         consecutiveFailures: $0.int("consecutive_failures") ?? 0,
+                         configVersion: $0.int64("config_version") ?? 0, pendingLines: $0.int("pending_lines"),
+                         filtering: $0.bool("filtering") ?? false)
         }
     }
 
@@ -83,6 +112,7 @@ public final class DeliveryStore {
     /// The batch after `batch` for a drain this worker still leases; nil when nothing is
     /// readable yet (or the lease was lost).
     public func readBatch(after batch: Batch, drain: ClaimedDrain) throws -> Batch? {
+        guard !drain.filtering else { return nil }
         let result = try db.query(SQL.Delivery.readNextBatch, [
             PostgresArray([drain.id]), PostgresArray([drain.leaseToken]),
             PostgresArray([batch.endXact]), PostgresArray([batch.endID]),
@@ -120,22 +150,25 @@ public final class DeliveryStore {
             if !zip(rows, rows.dropFirst()).allSatisfy({ ($0.xact, $0.id) < ($1.xact, $1.id) }) {
                 rows.sort { ($0.xact, $0.id) < ($1.xact, $1.id) }
             }
-            batches[drainID] = encode(result, rows: rows.map(\.row),
-                                          end: (String(rows.last!.xact), rows.last!.id))
+            batches[drainID] = encode(result, rows: rows)
         }
         return batches
     }
 
-    private func encode(_ result: PostgresResult, rows: [Int], end: (xact: String, id: Int64)) -> Batch {
+    /// Encodes rows (in order) into one batch, up to the byte cap; the batch ends at the last
+    /// row it holds.
+    private func encode(_ result: PostgresResult, rows: [(xact: UInt64, id: Int64, row: Int)]) -> Batch {
         let fieldColumns = LogField.allCases.map { result.column($0.key) }
         // Size the buffer from the values themselves: a guess that is too small doubles a
         // megabyte buffer mid-batch. Keys and punctuation add at most ~230 bytes a line.
         var size = rows.count * 232
-        for row in rows { for column in fieldColumns { size += result.length(row, column) } }
-        var writer = NDJSONWriter(capacity: size + size / 16)
+        for row in rows { for column in fieldColumns { size += result.length(row.row, column) } }
+        var writer = NDJSONWriter(capacity: min(size + size / 16, WireLimits.maxBatchBytes + 1024))
         var timestamp: [UInt8] = []
         timestamp.reserveCapacity(32)
-        for row in rows {
+        var included = 0
+        for (_, _, row) in rows {
+            let lineStart = writer.bytes.count
             writer.beginLine()
             for field in LogField.allCases {
                 result.withBytes(row, fieldColumns[field.rawValue]) { bytes in
@@ -148,8 +181,16 @@ public final class DeliveryStore {
                 }
             }
             writer.endLine()
+            // The byte cap (§2.13): a line that takes the body over it waits for the next batch,
+            // unless it is the batch's only line.
+            if writer.bytes.count > WireLimits.maxBatchBytes && writer.lineCount > 1 {
+                writer.removeLastLine(startingAt: lineStart)
+                break
+            }
+            included += 1
         }
-        return Batch(body: writer.bytes, lines: writer.lineCount, endXact: end.xact, endID: end.id)
+        let last = rows[included - 1]
+        return Batch(body: writer.bytes, lines: writer.lineCount, endXact: String(last.xact), endID: last.id)
     }
 
     /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from
@@ -162,10 +203,7 @@ public final class DeliveryStore {
             PostgresArray(items.map(\.batch.lines)),
         ])
         var started: [String: StartedAttempt] = [:]
-        for r in result.rows {
-            started[r.requiredString("id")] = StartedAttempt(deliveryID: r.requiredString("batch_delivery_id"),
-                                                             attempt: r.int("batch_attempts") ?? 1)
-        }
+        for r in result.rows { started[r.requiredString("id")] = StartedAttempt(r) }
         return started
     }
 
@@ -173,14 +211,26 @@ public final class DeliveryStore {
     /// 1), keeping the lease. Returns the next delivery's id and the drain's current URL and
     /// secret, or nil when the drain was disabled or the lease lost (record the success alone).
     public func advance(drain: ClaimedDrain, batch: Batch, attempt: StartedAttempt, status: Int, seconds: Double,
-                        next: Batch, leaseSeconds: Double) throws -> (attempt: StartedAttempt, url: String, secret: String)? {
+                        next: Batch, leaseSeconds: Double) throws -> StartedAttempt? {
         let result = try db.query(SQL.Delivery.advance, [
             drain.id, drain.leaseToken, attempt.deliveryID, next.endXact, next.endID, next.lines, leaseSeconds,
             attempt.attempt, batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
         ])
-        guard let row = result.rows.first else { return nil }
-        return (StartedAttempt(deliveryID: row.requiredString("batch_delivery_id"), attempt: 1),
-                row.requiredString("url"), row.requiredString("secret"))
+        return result.rows.first.map { StartedAttempt($0, attempt: 1) }
+    }
+
+    /// Passes rows the new-drain rule drops, at most `SQL.Delivery.filterScanRows` of them.
+    public func skipFiltered(_ drain: ClaimedDrain) throws -> FilterSkip {
+        let limit = SQL.Delivery.filterScanRows
+        let row = try db.query(SQL.Delivery.skipFiltered, [drain.id, drain.leaseToken, limit]).rows[0]
+        let scanned = row.int("scanned") ?? 0
+        let foundKept = row.bool("found_kept") ?? false
+        return FilterSkip(passed: row.int("passed") ?? 0, moreToScan: !foundKept && scanned >= limit)
+    }
+
+    /// Drops a pending batch whose rows are gone and counts them as the drain's gap.
+    public func dropPendingBatch(_ drain: ClaimedDrain, missingLines: Int) throws {
+        try db.query(SQL.Delivery.dropPendingBatch, [drain.id, drain.leaseToken, missingLines])
     }
 
     public func releaseIdle(_ drains: some Collection<ClaimedDrain>, intervalSeconds: Double) throws {
@@ -202,7 +252,7 @@ public final class DeliveryStore {
         case .failure(let status, let error, let delay, let seconds):
             return try db.query(SQL.Delivery.recordFailure, [
                 drain.id, drain.leaseToken, attempt.deliveryID, delay, String(error.prefix(500)), attempt.attempt,
-                batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
+                batch.lines, batch.bytes, status, Int(seconds * 1000), workerName, attempt.configVersion,
             ]).rowCount == 1
         }
     }

@@ -32,6 +32,10 @@ public struct DrainStatus: Sendable {
     public let pendingAttempts: Int
     public let pendingLines: Int?
     public let leaseOwner: String?
+    /// Lines removed (retention, or by hand) before they were delivered (§2.14), and when the
+    /// last such gap was found.
+    public let gapLines: Int64
+    public let lastGapAt: String?
 }
 
 public struct DeliveryAttempt: Sendable {

@@ -1,3 +1,4 @@
+import DrainCore
 import Postgres
 
 /// Every statement LogDrain sends, named and in one place. Parameters are always bound.
@@ -51,7 +52,8 @@ enum SQL {
                    logdrain_rfc3339(last_success_at) as last_success_at,
                    logdrain_rfc3339(last_failure_at) as last_failure_at, last_error,
                    logdrain_rfc3339(created_at) as created_at, delivered_lines, lag_seconds,
-                   pending_delivery_id, pending_attempts, pending_lines, lease_owner
+                   pending_delivery_id, pending_attempts, pending_lines, lease_owner,
+                   gap_lines, logdrain_rfc3339(last_gap_at) as last_gap_at
             from drain_status
             """
         static let show = statusColumns + " where id = $1::uuid"
@@ -118,7 +120,9 @@ enum SQL {
 
         /// Claims up to $1 due drains for worker $2 with a lease of $3 seconds. Skips rows another
         /// worker is claiming right now; the token grows on every claim and fences later writes.
-        static let claim = PreparedStatement(name: "logdrain_claim", sql: """
+        /// `pending_lines` is the pending batch's size (its re-read must find exactly that many);
+        /// `filtering` says the new-drain rule (§2.8) still filters this drain's rows.
+        static let claim = PreparedStatement(name: "logdrain_claim_v2", sql: """
             with due as (
                 select id from drains
                 where enabled and next_due_at <= now()
@@ -131,62 +135,143 @@ enum SQL {
                 next_due_at = now() + make_interval(secs => $3::float8)
             from due where d.id = due.id
             returning d.id, d.account_id, d.url, d.secret, d.sampling_rate, d.lease_token,
-                      d.consecutive_failures
+                      d.consecutive_failures, d.config_version, d.batch_lines as pending_lines,
+                      d.start_snapshot is not null as filtering
             """)
 
-        /// The next batch of each claimed drain ($1 ids). A pending batch is re-read exactly
-        /// (cursor, batch_end]; a new one stops below the oldest running transaction, so a
-        /// transaction that commits late is never skipped. No outer ORDER BY: sorting 5000 wide
-        /// rows costs the database more than the caller's check that each drain's rows are in
-        /// (xact_id, id) order. `ts` comes as ISO text in UTC (the worker's session settings).
-        static let readBatches = PreparedStatement(name: "logdrain_readBatches", sql: """
-            select d.id as drain_id, l.xact_id::text as xact_id, l.id,
-                   l.ts as timestamp,
-                   l.message, l.level, l.fal_app_name, l.fal_app_id, l.fal_request_id, l.fal_job_id,
-                   l.fal_endpoint, l.fal_node_id, l.fal_worker_id, l.fal_source, l.fal_isolate_source
+        /// How many rows a read of a drain under the new-drain filter examines at most: the
+        /// filter never makes one statement walk an account's whole history (§2.12).
+        static let filterScanRows = 20_000
+
+        /// Rows of one drain's stream after a position ("after"), in (xact_id, id) order:
+        /// the pending batch's range (cursor, batch_end] when there is one, else rows below
+        /// the oldest running transaction (a transaction that commits late is never skipped).
+        /// The inner LIMIT bounds the rows examined, the filter applies the new-drain rule, and
+        /// `before` (bytes of the kept rows ahead of this one) stops the read near the 4 MiB
+        /// byte cap, which the encoder then applies exactly (§2.13).
+        private static func stream(after: String, pendingEnd: Bool) -> String {
+            let upperBound = pendingEnd
+                ? """
+                  case when d.batch_end_xact is null then l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+                       else (l.xact_id, l.id) <= (d.batch_end_xact, d.batch_end_id) end
+                  """
+                : "l.xact_id < pg_snapshot_xmin(pg_current_snapshot())"
+            let lineLimit = pendingEnd ? "case when d.batch_end_xact is null then d.sampling_rate else 5000 end" : "d.sampling_rate"
+            return """
+                select * from (
+                    select k.*, sum(k.size) over (order by k.xact_id, k.id rows unbounded preceding) - k.size as before
+                    from (
+                        select s.* from (
+                            select l.xact_id, l.id, l.ts, l.message, l.level, l.fal_app_name, l.fal_app_id,
+                                   l.fal_request_id, l.fal_job_id, l.fal_endpoint, l.fal_node_id, l.fal_worker_id,
+                                   l.fal_source, l.fal_isolate_source,
+                                   octet_length(l.message) + octet_length(l.level)
+                                     + coalesce(octet_length(l.fal_app_name), 0) + coalesce(octet_length(l.fal_app_id), 0)
+                                     + coalesce(octet_length(l.fal_request_id), 0) + coalesce(octet_length(l.fal_job_id), 0)
+                                     + coalesce(octet_length(l.fal_endpoint), 0) + coalesce(octet_length(l.fal_node_id), 0)
+                                     + coalesce(octet_length(l.fal_worker_id), 0) + coalesce(octet_length(l.fal_source), 0)
+                                     + coalesce(octet_length(l.fal_isolate_source), 0)::bigint as size
+                            from logs l
+                            where l.account_id = d.account_id
+                              and (l.xact_id, l.id) > \(after)
+                              and \(upperBound)
+                            order by l.xact_id, l.id
+                            limit case when d.start_snapshot is null then \(lineLimit) else \(filterScanRows) end
+                        ) s
+                        where d.start_snapshot is null or s.ts >= d.start_ts
+                              or not pg_visible_in_snapshot(s.xact_id, d.start_snapshot)
+                        order by s.xact_id, s.id
+                        limit \(lineLimit)
+                    ) k
+                ) w
+                where w.before < \(WireLimits.maxBatchBytes)
+                """
+        }
+
+        private static let batchColumns = """
+            d.id as drain_id, b.xact_id::text as xact_id, b.id, b.ts as timestamp,
+                   b.message, b.level, b.fal_app_name, b.fal_app_id, b.fal_request_id, b.fal_job_id,
+                   b.fal_endpoint, b.fal_node_id, b.fal_worker_id, b.fal_source, b.fal_isolate_source
+            """
+
+        /// The next batch of each claimed, still enabled drain ($1 ids, $2 tokens): a pending
+        /// batch is re-read exactly, a new one starts after the cursor. No outer ORDER BY:
+        /// the caller checks each drain's rows are in (xact_id, id) order. `ts` comes as ISO
+        /// text in UTC (the worker's session settings).
+        static let readBatches = PreparedStatement(name: "logdrain_readBatches_v2", sql: """
+            select \(batchColumns)
             from unnest($1::uuid[], $2::bigint[]) as v(id, token)
-            join drains d on d.id = v.id and d.lease_token = v.token
-            cross join lateral (
-                select * from logs l
-                where l.account_id = d.account_id
-                  and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
-                  and case when d.batch_end_xact is null
-                           then l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
-                           else (l.xact_id, l.id) <= (d.batch_end_xact, d.batch_end_id) end
-                  and (d.start_snapshot is null or l.ts >= d.start_ts
-                       or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot))
-                order by l.xact_id, l.id
-                limit case when d.batch_end_xact is null then d.sampling_rate else 5000 end
-            ) l
+            join drains d on d.id = v.id and d.lease_token = v.token and d.enabled
+            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)", pendingEnd: true))) b
             """)
 
-        /// The batch after (after_xact, after_id) for each drain still leased with its token: read
-        /// while the batch ending there is in flight, so a drain with a backlog never waits for
-        /// the database. The positions come through unnest, like the cursor in readBatches, so
-        /// even a generic plan probes the index from that position.
-        static let readNextBatch = PreparedStatement(name: "logdrain_readNextBatch", sql: """
-            select d.id as drain_id, l.xact_id::text as xact_id, l.id, l.ts as timestamp,
-                   l.message, l.level, l.fal_app_name, l.fal_app_id, l.fal_request_id, l.fal_job_id,
-                   l.fal_endpoint, l.fal_node_id, l.fal_worker_id, l.fal_source, l.fal_isolate_source
+        /// The batch after (after_xact, after_id) for each drain still leased with its token and
+        /// not under the new-drain filter: read while the batch ending there is in flight, so a
+        /// drain with a backlog never waits for the database.
+        static let readNextBatch = PreparedStatement(name: "logdrain_readNextBatch_v2", sql: """
+            select \(batchColumns)
             from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[]) as v(id, token, after_xact, after_id)
-            join drains d on d.id = v.id and d.lease_token = v.token
-            cross join lateral (
-                select * from logs l
-                where l.account_id = d.account_id
-                  and (l.xact_id, l.id) > (v.after_xact, v.after_id)
-                  and l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
-                  and (d.start_snapshot is null or l.ts >= d.start_ts
-                       or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot))
-                order by l.xact_id, l.id
-                limit d.sampling_rate
-            ) l
+            join drains d on d.id = v.id and d.lease_token = v.token and d.enabled and d.start_snapshot is null
+            cross join lateral (\(stream(after: "(v.after_xact, v.after_id)", pendingEnd: false))) b
+            """)
+
+        /// The new-drain rule's progress (§2.12): moves the cursor of a drain without a pending
+        /// batch over the rows the filter drops, up to the first row it keeps, examining at most
+        /// $3 rows. Once it has seen every row below the oldest running transaction and that is
+        /// past the creation snapshot, no later row can be filtered: the filter goes. Returns
+        /// how many rows it passed and whether it stopped at a kept row.
+        static let skipFiltered = PreparedStatement(name: "logdrain_skipFiltered", sql: """
+            with d as (
+                select * from drains where id = $1::uuid and lease_token = $2::bigint and enabled
+                  and start_snapshot is not null and batch_end_xact is null
+            ), scanned as materialized (
+                select l.xact_id, l.id,
+                       (l.ts >= d.start_ts or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot)) as keep
+                from d cross join lateral (
+                    select * from logs l
+                    where l.account_id = d.account_id and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
+                      and l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+                    order by l.xact_id, l.id limit $3::int
+                ) l
+            ), first_kept as (
+                select xact_id, id from scanned where keep order by xact_id, id limit 1
+            ), passed as (
+                select s.xact_id, s.id from scanned s
+                where not exists (select 1 from first_kept k where (s.xact_id, s.id) >= (k.xact_id, k.id))
+            ), target as (
+                select xact_id, id from passed order by xact_id desc, id desc limit 1
+            ), upd as (
+                update drains dr set
+                    cursor_xact = coalesce((select xact_id from target), dr.cursor_xact),
+                    cursor_id = coalesce((select id from target), dr.cursor_id),
+                    start_snapshot = case
+                        when not exists (select 1 from first_kept)
+                             and (select count(*) from scanned) < $3::int
+                             and pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax(dr.start_snapshot)
+                        then null else dr.start_snapshot end
+                from d where dr.id = d.id
+                returning dr.id
+            )
+            select (select count(*) from passed) as passed, exists (select 1 from first_kept) as found_kept,
+                   (select count(*) from scanned) as scanned, exists (select 1 from upd) as updated
+            """)
+
+        /// A pending batch whose rows are gone (retention, or by hand): drop it, count the
+        /// missing lines as the drain's gap (§2.14), and let the next read start a new batch.
+        static let dropPendingBatch = PreparedStatement(name: "logdrain_dropPendingBatch", sql: """
+            update drains d set batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
+                batch_attempts = 0, batch_lines = null,
+                gap_lines = d.gap_lines + $3::int, last_gap_at = now()
+            where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_end_xact is not null
             """)
 
         /// A 2xx for the pending batch ($3) of a drain that has the next batch read already:
         /// records the success exactly as recordSuccess does, fixes the next batch (end $4/$5,
         /// $6 lines) as attempt 1 with a new delivery id, and extends the lease ($7 s) — one
-        /// statement, so the drain keeps flowing without a new claim. Only while still enabled.
-        static let advance = PreparedStatement(name: "logdrain_advance", sql: """
+        /// statement, so the drain keeps flowing without a new claim. Only while the drain is
+        /// enabled and the read-ahead batch fits its current sampling rate (§2.8 of the issue:
+        /// a lowered rate applies to a batch already read ahead).
+        static let advance = PreparedStatement(name: "logdrain_advance_v2", sql: """
             with upd as (
                 update drains d set \(batchDelivered),
                     batch_end_xact = $4::xid8, batch_end_id = $5::bigint, batch_lines = $6::int,
@@ -195,18 +280,21 @@ enum SQL {
                     next_due_at = now() + make_interval(secs => $7::float8),
                     attempt_seq = d.attempt_seq + 1
                 where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_delivery_id = $3::uuid
-                  and d.enabled and (d.batch_end_xact, d.batch_end_id) < ($4::xid8, $5::bigint)
-                returning d.id, d.attempt_seq, d.batch_delivery_id, d.url, d.secret
+                  and d.enabled and $6::int <= d.sampling_rate and d.start_snapshot is null
+                  and (d.batch_end_xact, d.batch_end_id) < ($4::xid8, $5::bigint)
+                returning d.id, d.attempt_seq, d.batch_delivery_id, d.url, d.secret, d.config_version
             ), history as (
                 insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
-                select id, (attempt_seq % 20)::int, $3::uuid, $8::int, $9::int, $10::int, $11::int, null, $12::int, $13, now() from upd
+                select id, (attempt_seq % 20)::int, $3::uuid, $8::int, $9::int, $10::bigint, $11::int, null, $12::int, $13, now() from upd
                 \(historySlotOverwrite)
             )
-            select batch_delivery_id, url, secret from upd
+            select batch_delivery_id, url, secret, config_version from upd
             """)
 
-        /// Fixes each batch's end at its first attempt (kept on retries) and counts the attempt.
-        static let beginAttempts = PreparedStatement(name: "logdrain_beginAttempts", sql: """
+        /// Fixes each batch's end at its first attempt (kept on retries) and counts the attempt,
+        /// for drains still leased and enabled: a drain disabled or deleted since its claim sends
+        /// nothing new. Returns the URL, secret and configuration version to send with now.
+        static let beginAttempts = PreparedStatement(name: "logdrain_beginAttempts_v2", sql: """
             update drains d set
                 batch_end_xact = coalesce(d.batch_end_xact, v.end_xact::xid8),
                 batch_end_id = coalesce(d.batch_end_id, v.end_id),
@@ -216,8 +304,8 @@ enum SQL {
                 last_attempt_at = now()
             from unnest($1::uuid[], $2::bigint[], $3::text[], $4::bigint[], $5::int[])
                 as v(id, token, end_xact, end_id, lines)
-            where d.id = v.id and d.lease_token = v.token
-            returning d.id, d.batch_delivery_id, d.batch_attempts
+            where d.id = v.id and d.lease_token = v.token and d.enabled
+            returning d.id, d.batch_delivery_id, d.batch_attempts, d.url, d.secret, d.config_version
             """)
 
         /// Drains with nothing to send: release the lease, due again after the interval ($3 s).
@@ -230,7 +318,7 @@ enum SQL {
 
         /// A 2xx: the cursor moves to the batch end, the counter resets, and the attempt is kept
         /// in the ring of recent attempts. All or nothing, and only under the same lease token.
-        static let recordSuccess = PreparedStatement(name: "logdrain_recordSuccess", sql: """
+        static let recordSuccess = PreparedStatement(name: "logdrain_recordSuccess_v2", sql: """
             with upd as (
                 update drains d set \(batchDelivered),
                     batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
@@ -241,35 +329,44 @@ enum SQL {
                 returning d.id, d.attempt_seq, $3::uuid as delivery_id, $5::int as attempt, d.delivered_lines
             )
             insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
-            select id, (attempt_seq % 20)::int, delivery_id, attempt, $6::int, $7::int, $8::int, null, $9::int, $10, now() from upd
+            select id, (attempt_seq % 20)::int, delivery_id, attempt, $6::int, $7::bigint, $8::int, null, $9::int, $10, now() from upd
             \(historySlotOverwrite)
             returning drain_id
             """)
 
-        /// A failure: count it, keep the error, schedule the retry ($4 s), and on the 5th in a row
-        /// disable the drain with reason 'failures' (audited) — in one statement.
-        static let recordFailure = PreparedStatement(name: "logdrain_recordFailure", sql: """
-            with upd as (
-                update drains d set consecutive_failures = d.consecutive_failures + 1,
-                    enabled = d.enabled and d.consecutive_failures + 1 < 5,
-                    disabled_reason = case when d.enabled and d.consecutive_failures + 1 >= 5 then 'failures'
-                                           else d.disabled_reason end,
-                    last_failure_at = now(), last_error = $5,
-                    next_due_at = now() + make_interval(secs => $4::float8),
+        /// A failure: keep the error, schedule the retry ($4 s), and count it — only while the
+        /// drain is enabled and still has the URL and secret it was sent with ($12, §2.15); on
+        /// the 5th in a row disable the drain with reason 'failures' (audited). One statement.
+        /// A failure that does not count is kept in the history only, and the retry is due at
+        /// once (with the new configuration).
+        static let recordFailure = PreparedStatement(name: "logdrain_recordFailure_v2", sql: """
+            with cur as (
+                select d.id, d.enabled and d.config_version = $12::bigint as counts,
+                       d.consecutive_failures + 1 >= \(FailurePolicy.disableAfter) as last_straw
+                from drains d where d.id = $1::uuid and d.lease_token = $2::bigint
+                for update
+            ), upd as (
+                update drains d set
+                    consecutive_failures = d.consecutive_failures + case when cur.counts then 1 else 0 end,
+                    enabled = d.enabled and not (cur.counts and cur.last_straw),
+                    disabled_reason = case when cur.counts and cur.last_straw then 'failures' else d.disabled_reason end,
+                    last_failure_at = case when cur.counts then now() else d.last_failure_at end,
+                    last_error = case when cur.counts then $5 else d.last_error end,
+                    next_due_at = now() + case when cur.counts then make_interval(secs => $4::float8) else interval '0' end,
                     lease_owner = null, lease_expires_at = null, attempt_seq = d.attempt_seq + 1
-                where d.id = $1::uuid and d.lease_token = $2::bigint
+                from cur where d.id = cur.id
                 returning d.id, d.account_id, d.attempt_seq, d.enabled, d.consecutive_failures,
-                          logdrain_drain_audit_view(d) as view
+                          cur.counts and cur.last_straw as auto_disabled, logdrain_drain_audit_view(d) as view
             ), history as (
                 insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
-                select id, (attempt_seq % 20)::int, $3::uuid, $6::int, $7::int, $8::int, $9::int, $5, $10::int, $11, now() from upd
+                select id, (attempt_seq % 20)::int, $3::uuid, $6::int, $7::int, $8::bigint, $9::int, $5, $10::int, $11, now() from upd
                 \(historySlotOverwrite)
             ), audit as (
                 insert into audit_events (account_id, drain_id, actor, action, before, after)
                 select account_id, id, 'worker:' || $11, 'drain.auto-disable', null, view from upd
-                where not enabled and consecutive_failures = 5
+                where auto_disabled
             )
-            select id, enabled, consecutive_failures from upd
+            select id, enabled, consecutive_failures, auto_disabled from upd
             """)
     }
 }

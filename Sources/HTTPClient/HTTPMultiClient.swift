@@ -1,14 +1,33 @@
 import CCurl
+import Synchronization
 
 /// Many concurrent HTTPS POSTs driven by one `curl_multi` loop on the caller's thread.
 /// Connections (and TLS sessions) to the same host are reused across requests.
-/// Not thread-safe; own it from one thread.
+/// Not thread-safe; own it from one thread. Only `wakeup` may be used from others.
 public final class HTTPMultiClient {
     private let multi: UnsafeMutableRawPointer
     private let config: HTTPClientConfiguration
     private var transfers: [Int: Transfer] = [:]  // keyed by the easy handle's address
+    /// Ends a `poll` early from any thread (curl_multi_wakeup is documented thread-safe).
+    public let wakeup: Wakeup
 
-    public struct Completion {
+    /// Wakes the thread blocked in `poll`. Other threads hold it; the client clears the
+    /// handle in its `deinit`, under the lock, so a late wake-up never touches a freed handle.
+    public final class Wakeup: Sendable {
+        /// The multi handle's address: curl_multi_wakeup is the one call curl allows on it
+        /// from another thread, so only the address crosses threads, never the handle's use.
+        private let address = Mutex<Int?>(nil)
+
+        init(_ multi: UnsafeMutableRawPointer) { address.withLock { $0 = Int(bitPattern: multi) } }
+
+        public func wake() {
+            address.withLock { if let a = $0, let m = UnsafeMutableRawPointer(bitPattern: a) { _ = curl_multi_wakeup(m) } }
+        }
+
+        func invalidate() { address.withLock { $0 = nil } }
+    }
+
+    public struct Completion: Sendable {
         public let id: Int
         public let result: Result<HTTPResponse, HTTPError>
     }
@@ -18,10 +37,12 @@ public final class HTTPMultiClient {
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
         self.multi = multi
         self.config = configuration
+        self.wakeup = Wakeup(multi)
         _ = ld_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
     }
 
     deinit {
+        wakeup.invalidate()
         for t in transfers.values { curl_multi_remove_handle(multi, t.easy) }
         transfers.removeAll()
         curl_multi_cleanup(multi)
@@ -66,13 +87,6 @@ public final class HTTPMultiClient {
             done = collect()
         }
         return done
-    }
-
-    /// Pushes every transfer as far as it goes without waiting (e.g. a request body into the
-    /// socket) before the caller blocks on something else. Completions stay for `poll`.
-    public func kick() {
-        var running: Int32 = 0
-        curl_multi_perform(multi, &running)
     }
 
     /// Sends one request and waits for it (used by one-shot callers such as `drain-admin test`).

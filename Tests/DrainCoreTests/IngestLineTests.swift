@@ -38,3 +38,25 @@ final class IngestLineTests: XCTestCase {
         }
     }
 }
+
+final class IngestLimitTests: XCTestCase {
+    private func line(_ field: String, _ value: String) -> [UInt8] {
+        var fields = ["timestamp": "2026-01-01T00:00:00Z", "message": "m", "level": "info"]
+        fields[field] = value
+        return Array(("{" + fields.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ") + "}").utf8)
+    }
+
+    func testProducerLimitsAtAndOverTheEdge() throws {
+        XCTAssertNoThrow(try IngestLine.parse(line("message", String(repeating: "x", count: 1_048_576))))
+        XCTAssertThrowsError(try IngestLine.parse(line("message", String(repeating: "x", count: 1_048_577)))) {
+            XCTAssertTrue("\($0)".contains("message is 1048577 bytes"), "\($0)")
+        }
+        XCTAssertNoThrow(try IngestLine.parse(line("level", String(repeating: "l", count: 64))))
+        XCTAssertThrowsError(try IngestLine.parse(line("level", String(repeating: "l", count: 65))))
+        XCTAssertNoThrow(try IngestLine.parse(line("fal_app_name", String(repeating: "a", count: 1024))))
+        XCTAssertThrowsError(try IngestLine.parse(line("fal_app_name", String(repeating: "a", count: 1025))))
+        // Bytes, not characters: 512 two-byte characters are 1024 bytes.
+        XCTAssertNoThrow(try IngestLine.parse(line("fal_node_id", String(repeating: "é", count: 512))))
+        XCTAssertThrowsError(try IngestLine.parse(line("fal_node_id", String(repeating: "é", count: 513))))
+    }
+}

@@ -56,3 +56,16 @@ final class WireTimestampTests: XCTestCase {
         XCTAssertNil(convert("Tue Feb 17 10:30:00 2026 UTC"))
     }
 }
+
+final class NDJSONWriterCapTests: XCTestCase {
+    func testRemoveLastLineRestoresTheBodyBeforeIt() {
+        var w = NDJSONWriter()
+        w.beginLine(); w.append(.message, "one"); w.endLine()
+        let before = w.bytes
+        let start = w.bytes.count
+        w.beginLine(); w.append(.message, "two"); w.endLine()
+        w.removeLastLine(startingAt: start)
+        XCTAssertEqual(w.bytes, before)
+        XCTAssertEqual(w.lineCount, 1)
+    }
+}

@@ -1,0 +1,335 @@
+import Delivery
+import DrainCore
+import DrainStore
+import Foundation
+import HTTPClient
+import Logging
+import Postgres
+
+/// The worker's database side, on a thread and connection of its own: claims due drains,
+/// reads and begins their batches, posts the requests to the HTTP loop, and records each
+/// outcome under its lease. Per drain, `DrainDelivery` decides and this type carries the
+/// actions out. It may wait on PostgreSQL as long as PostgreSQL makes it: the HTTP loop goes
+/// on meanwhile, and outcomes wait here, in order, until the database takes them (§2.11).
+final class DatabaseLoop {
+    private struct Entry {
+        var drain: ClaimedDrain
+        var machine: DrainDelivery
+        /// The batch read, begun or on the wire (its body handed to the HTTP loop).
+        var batch: Batch?
+        var attempt: StartedAttempt?
+        /// The batch after it, read while it was on the wire.
+        var next: Batch?
+    }
+
+    private let config: WorkerConfiguration
+    private let logger: Logger
+    private let metrics: WorkerMetrics
+    private let stop: StopFlag
+    private let sends: SendQueue
+    private let completions: CompletionQueue
+    private let host = ProcessInfo.processInfo.hostName
+    private let pid = Int(ProcessInfo.processInfo.processIdentifier)
+
+    private var store: DeliveryStore?
+    private var entries: [String: Entry] = [:]
+    /// Transfer id → drain id, for exchanges on the wire.
+    private var transfers: [Int: String] = [:]
+    /// Drains whose outcome waits for the database, oldest first.
+    private var outcomes: [String] = []
+    private var nextTransferID = 0
+    private var nextClaimAt = ContinuousClock.now
+    private var nextHeartbeatAt = ContinuousClock.now
+    private var retry = DatabaseRetry()
+    private var stoppingSince: ContinuousClock.Instant?
+
+    /// Claimed drains are read and sent a few at a time: 64 drains x 5000 lines read at once
+    /// would hold every body twice (ours and curl's) at the peak.
+    static let drainsPerRead = 8
+    /// Reading ahead pays when a few drains carry a backlog; with many in flight the database
+    /// and the wire are busy anyway, and each read-ahead batch is memory held twice.
+    static let readAheadMaxInFlight = 4
+    /// After SIGTERM, how long outcomes may wait for an unreachable database before the worker
+    /// exits anyway (their leases expire and the same batches are resent, byte-identical).
+    static let stopGrace: Duration = .seconds(10)
+
+    init(config: WorkerConfiguration, logger: Logger, metrics: WorkerMetrics, stop: StopFlag,
+         sends: SendQueue, completions: CompletionQueue) {
+        self.config = config
+        self.logger = logger
+        self.metrics = metrics
+        self.stop = stop
+        self.sends = sends
+        self.completions = completions
+    }
+
+    /// Runs until stopped and every claimed drain is settled, then closes the send queue.
+    func run() {
+        while true {
+            for completion in completions.take() { responded(completion) }
+            if stop.isSet && stoppingSince == nil {
+                stoppingSince = .now
+                logger.info("stopping: finishing deliveries in flight", metadata: ["drains": "\(entries.count)"])
+            }
+            if let since = stoppingSince {
+                if entries.isEmpty { break }
+                if transfers.isEmpty && ContinuousClock.now - since > Self.stopGrace {
+                    logger.error("stopping with outcomes unrecorded (database unavailable); their batches are resent after the lease",
+                                 metadata: ["drains": "\(entries.count)"])
+                    break
+                }
+            }
+            if retry.mayTry() { cycle() }
+            metrics.set(.inFlight, entries.count)
+            completions.wait(seconds: secondsUntilNextWork())
+        }
+        if let store { try? store.unregister() }
+        sends.close()
+    }
+
+    /// One pass over the database work: outcomes first (they free room), then claims, then
+    /// the heartbeat.
+    private func cycle() {
+        do {
+            let db = try connectedStore()
+            try recordOutcomes(db)
+            if stoppingSince == nil && entries.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
+                try claimAndStart(db)
+            }
+            if ContinuousClock.now >= nextHeartbeatAt {
+                try db.heartbeat(host: host, pid: pid, inFlight: entries.count)
+                nextHeartbeatAt = .now + .seconds(5)
+            }
+            retry.succeeded(logger: logger)
+        } catch let error as PostgresError {
+            metrics.add(.databaseErrors)
+            retry.failed(error, logger: logger)
+            abandonUnsent(after: error)
+        } catch {
+            logger.error("unexpected error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func connectedStore() throws -> DeliveryStore {
+        if let store { return store }
+        let db = try PostgresConnection(conninfo: config.databaseURL, setup: DeliveryStore.sessionSetup)
+        let created = DeliveryStore(db: db, workerName: config.name)
+        try created.register(host: host, pid: pid)
+        store = created
+        return created
+    }
+
+    private func secondsUntilNextWork() -> Double {
+        if !outcomes.isEmpty && retry.mayTry() { return 0 }
+        var next = min(nextClaimAt, nextHeartbeatAt)
+        if !retry.mayTry() { next = retry.nextTry }
+        let d = next - ContinuousClock.now
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        // Short enough to notice SIGTERM promptly; completions end the wait at once.
+        return min(max(seconds, 0), 0.1)
+    }
+
+    // MARK: - Claims
+
+    private func claimAndStart(_ db: DeliveryStore) throws {
+        let room = config.concurrency - entries.count
+        let claimed = try db.claim(limit: room, leaseSeconds: config.lease)
+        metrics.add(.claims)
+        // A full claim means more may be due: claim again at once; otherwise poll shortly.
+        nextClaimAt = .now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
+        for drain in claimed {
+            entries[drain.id] = Entry(drain: drain, machine: DrainDelivery(claim: .init(
+                samplingRate: drain.samplingRate, pendingLines: drain.pendingLines, filtering: drain.filtering)))
+        }
+        for start in stride(from: 0, to: claimed.count, by: Self.drainsPerRead) {
+            let group = claimed[start..<min(start + Self.drainsPerRead, claimed.count)]
+            try perform(group.map { drain in (drain.id, update(drain.id) { $0.machine.start(stopping: stop.isSet) }) }, db)
+        }
+    }
+
+    /// Carries out drains' actions, feeding each result back to its machine until every drain
+    /// waits on something else (the wire, the outcome queue) or is done. Reads, attempt starts
+    /// and releases of several drains go to the database as one statement each.
+    private func perform(_ work: [(id: String, action: DrainDelivery.Action)], _ db: DeliveryStore) throws {
+        var work = work
+        while !work.isEmpty {
+            var next: [(id: String, action: DrainDelivery.Action)] = []
+            var reads: [String] = [], begins: [String] = [], releaseNow: [String] = [], releaseLater: [String] = []
+            for (id, action) in work {
+                guard let entry = entries[id] else { continue }
+                switch action {
+                case .skipFiltered:
+                    let skip = try db.skipFiltered(entry.drain)
+                    next.append((id, update(id) { $0.machine.skipped(moreToScan: skip.moreToScan) }))
+                case .read:
+                    reads.append(id)
+                case .dropPendingBatch(let missing):
+                    try db.dropPendingBatch(entry.drain, missingLines: missing)
+                    logger.warning("pending batch lost rows before delivery (retention); going on with the next retained line",
+                                   metadata: ["drain": "\(id)", "missing_lines": "\(missing)"])
+                    next.append((id, update(id) { $0.machine.droppedPendingBatch() }))
+                case .release(let dueNow):
+                    if dueNow { releaseNow.append(id) } else { releaseLater.append(id) }
+                case .beginAttempt:
+                    begins.append(id)
+                case .send:
+                    send(id)
+                case .readAhead:
+                    try readAhead(id, db)
+                case .advance, .record:
+                    outcomes.append(id)
+                case .waitForDatabase:
+                    break
+                case .finish:
+                    entries.removeValue(forKey: id)
+                }
+            }
+            if !reads.isEmpty {
+                let batches = try db.readBatches(reads.compactMap { entries[$0]?.drain })
+                for id in reads {
+                    entries[id]?.batch = batches[id]
+                    next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines) }))
+                }
+            }
+            if !begins.isEmpty {
+                let items = begins.compactMap { id in entries[id].flatMap { e in e.batch.map { (drain: e.drain, batch: $0) } } }
+                let started = try db.beginAttempts(items)
+                let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
+                for id in begins {
+                    let attempt = started[id]
+                    if attempt == nil { metrics.add(.leasesLost) }  // lease lost, or disabled or deleted since the claim
+                    entries[id]?.attempt = attempt
+                    let actions = update(id) { $0.machine.attemptStarted(attempt?.attempt, readAheadAllowed: readAheadAllowed) }
+                    next += actions.map { (id, $0) }
+                }
+            }
+            for (ids, dueNow) in [(releaseNow, true), (releaseLater, false)] where !ids.isEmpty {
+                try db.releaseIdle(ids.compactMap { entries[$0]?.drain }, intervalSeconds: dueNow ? 0 : config.interval)
+                for id in ids { next.append((id, update(id) { $0.machine.released() })) }
+            }
+            work = next
+        }
+    }
+
+    /// Hands the batch to the HTTP loop, signed with the configuration its attempt started with.
+    private func send(_ id: String) {
+        guard var entry = entries[id], let attempt = entry.attempt, var batch = entry.batch else { return }
+        nextTransferID += 1
+        let body = batch.handOff()  // curl keeps the only copy while it is on the wire
+        entry.batch = batch
+        entries[id] = entry
+        transfers[nextTransferID] = id
+        sends.post(DeliveryRequest.make(url: attempt.url, secret: attempt.secret, body: body,
+                                        deliveryID: attempt.deliveryID, attempt: attempt.attempt,
+                                        timeout: config.deliveryTimeout), id: nextTransferID)
+    }
+
+    /// Reads the batch after the one on the wire, so a 2xx chains straight into it.
+    private func readAhead(_ id: String, _ db: DeliveryStore) throws {
+        guard let entry = entries[id], let batch = entry.batch else { return }
+        let next = try db.readBatch(after: batch, drain: entry.drain)
+        entries[id]?.next = next
+        entries[id]?.machine.readAheadFinished(lines: next?.lines)
+    }
+
+    // MARK: - Outcomes
+
+    private func responded(_ completion: HTTPMultiClient.Completion) {
+        guard let id = transfers.removeValue(forKey: completion.id), let entry = entries[id] else { return }
+        let result = DeliveryOutcome.classify(completion.result, failuresSoFar: entry.drain.consecutiveFailures,
+                                              backoff: config.backoff)
+        let action = update(id) { $0.machine.responded(result, stopping: stop.isSet) }
+        if action != .advance { entries[id]?.next = nil }
+        outcomes.append(id)  // .advance or .record: both wait their turn for the database
+    }
+
+    /// Writes queued outcomes in order. On a connection loss the outcome stays at the head of
+    /// the queue for the next try; a statement the database refuses for another reason is
+    /// given up (its lease expires and the same batch is resent) rather than retried forever.
+    private func recordOutcomes(_ db: DeliveryStore) throws {
+        while !outcomes.isEmpty {
+            let id = outcomes.removeFirst()
+            guard let entry = entries[id], entry.machine.outcome != nil else { continue }
+            do {
+                if case .advancing = entry.machine.state {
+                    try advance(id, db)
+                } else {
+                    try record(id, db)
+                }
+            } catch let error as PostgresError where error.isConnectionLoss {
+                _ = update(id) { $0.machine.databaseUnavailable() }
+                entries[id]?.next = nil
+                outcomes.insert(id, at: 0)
+                throw error
+            } catch let error as PostgresError {
+                logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
+                entries.removeValue(forKey: id)
+            }
+        }
+    }
+
+    private func advance(_ id: String, _ db: DeliveryStore) throws {
+        guard let entry = entries[id], case .success(let status, let seconds)? = entry.machine.outcome?.result,
+              let batch = entry.batch, let attempt = entry.attempt, let next = entry.next else { return }
+        let started = stop.isSet ? nil : try db.advance(drain: entry.drain, batch: batch, attempt: attempt, status: status,
+                                                         seconds: seconds, next: next, leaseSeconds: config.lease)
+        if let started {
+            countSuccess(entry, seconds: seconds)
+            entries[id]?.batch = next
+            entries[id]?.attempt = started
+            entries[id]?.next = nil
+            entries[id]?.drain.consecutiveFailures = 0
+        }
+        let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
+        let actions = update(id) { $0.machine.advanced(nextLines: next.lines, attempt: started?.attempt, readAheadAllowed: readAheadAllowed) }
+        if started == nil { entries[id]?.next = nil }
+        try perform(actions.map { (id, $0) }, db)
+    }
+
+    private func record(_ id: String, _ db: DeliveryStore) throws {
+        guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome,
+              let batch = entry.batch, let attempt = entry.attempt else { return }
+        let kept = try db.record(result, drain: entry.drain, batch: batch, attempt: attempt,
+                                 nextDueAfterSuccess: dueNow ? 0 : config.interval)
+        nextClaimAt = .now
+        if !kept {
+            metrics.add(.leasesLost)
+            logger.warning("lease lost; result discarded", metadata: ["drain": "\(id)"])
+        } else {
+            switch result {
+            case .success(_, let seconds):
+                countSuccess(entry, seconds: seconds)
+            case .failure(_, let error, let delay, _):
+                metrics.add(.batchesFailed)
+                logger.warning("delivery failed", metadata: [
+                    "drain": "\(id)", "attempt": "\(attempt.attempt)",
+                    "failures": "\(entry.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
+            }
+        }
+        _ = update(id) { $0.machine.recorded() }
+        entries.removeValue(forKey: id)
+    }
+
+    private func countSuccess(_ entry: Entry, seconds: Double) {
+        guard let batch = entry.batch else { return }
+        metrics.add(.batchesSent)
+        metrics.add(.linesDelivered, batch.lines)
+        metrics.add(.bytesDelivered, batch.bytes)
+        logger.debug("delivered", metadata: ["drain": "\(entry.drain.id)", "lines": "\(batch.lines)",
+                                             "attempt": "\(entry.attempt?.attempt ?? 0)",
+                                             "http_ms": "\(Int(seconds * 1000))"])
+    }
+
+    /// After a database error outside the outcome queue: drains not yet on the wire are given
+    /// up (their leases expire and they are claimed again); exchanges on the wire go on.
+    private func abandonUnsent(after error: PostgresError) {
+        for (id, entry) in entries where !entry.machine.isSending && entry.machine.outcome == nil {
+            entries.removeValue(forKey: id)
+        }
+    }
+
+    /// Runs `body` on the entry of drain `id` in place and returns what it returns.
+    private func update<T>(_ id: String, _ body: (inout Entry) -> T) -> T {
+        body(&entries[id]!)
+    }
+}
