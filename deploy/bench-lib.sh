@@ -45,3 +45,45 @@ PY
 }
 
 now() { date +%s.%N; }
+
+# Starts deploy/receiver.py (extra flags: "$@") on a free port; sets RECEIVER (its https URL).
+# The certificates (BENCH_TMP/certs) and the secret (BENCH_TMP/secret) are made on first use.
+start_receiver() {
+  [[ -d "$BENCH_TMP/certs" ]] || deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
+  [[ -s "$BENCH_TMP/secret" ]] || openssl rand -hex 40 >"$BENCH_TMP/secret"
+  local portfile="$BENCH_TMP/port.$RANDOM"
+  python3 deploy/receiver.py --port 0 --port-file "$portfile" --cert "$BENCH_TMP/certs/server.pem" \
+    --key "$BENCH_TMP/certs/server.key" --secret-file "$BENCH_TMP/secret" "$@" >/dev/null 2>&1 &
+  BENCH_PIDS+=($!)
+  for _ in $(seq 100); do [[ -s "$portfile" ]] && break; sleep 0.1; done
+  RECEIVER="https://127.0.0.1:$(cat "$portfile")"
+}
+
+# Starts one drain-worker NAME with extra flags; its log is BENCH_TMP/NAME.log.
+start_worker() {
+  local name="$1"; shift
+  "$BIN/drain-worker" --name "$name" --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" "$@" \
+    2>"$BENCH_TMP/$name.log" &
+  BENCH_PIDS+=($!)
+}
+
+# User+system CPU seconds of the benchmark cluster's server processes (postmaster and children).
+pg_cpu_seconds() {
+  python3 - "$BENCH_TMP/pg/data/postmaster.pid" <<'PY'
+import os, sys
+pm = int(open(sys.argv[1]).readline())
+tick = os.sysconf("SC_CLK_TCK")
+total = 0.0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    f = stat[stat.rindex(")") + 2:].split()
+    if int(pid) == pm or int(f[1]) == pm:
+        total += (int(f[11]) + int(f[12])) / tick
+print(f"{total:.3f}")
+PY
+}
+
+sql() { psql -qtAX "$DATABASE_URL" "$@"; }

@@ -257,6 +257,11 @@ public final class DeliveryStore {
         }
     }
 
+    /// A round trip and nothing else: is the database answering?
+    public func ping() throws {
+        try db.query(SQL.Workers.ping)
+    }
+
     public func register(host: String, pid: Int) throws {
         try db.query(SQL.Workers.register, [workerName, host, pid])
     }

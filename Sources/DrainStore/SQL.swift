@@ -85,6 +85,7 @@ enum SQL {
                 started_at = now(), heartbeat_at = now(), in_flight = 0
             """
         static let unregister = "delete from workers where name = $1"
+        static let ping = "select 1"
         static let list = """
             select name, host, pid, logdrain_rfc3339(started_at) as started_at,
                    logdrain_rfc3339(heartbeat_at) as heartbeat_at, in_flight

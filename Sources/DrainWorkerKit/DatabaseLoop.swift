@@ -92,6 +92,7 @@ final class DatabaseLoop {
     private func cycle() {
         do {
             let db = try connectedStore()
+            if retry.isDown { try db.ping() }  // "restored" only once the database answers
             try recordOutcomes(db)
             if stoppingSince == nil && entries.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
                 try claimAndStart(db)

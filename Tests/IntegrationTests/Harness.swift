@@ -159,9 +159,13 @@ struct Received {
 extension Harness {
     /// Requests the receiver logged whose path starts with `prefix`, oldest first.
     func received(_ prefix: String) -> [Received] {
-        guard let text = try? String(contentsOfFile: receiverLog, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line -> Received? in
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+        guard let log = FileManager.default.contents(atPath: receiverLog) else { return [] }
+        // The log holds every test's bodies (megabytes of them): parse only lines whose path
+        // matches, read from the start of the line, where the receiver writes it.
+        let needle = "\"path\": \"\(prefix)"
+        return log.split(separator: UInt8(ascii: "\n")).compactMap { line -> Received? in
+            guard String(decoding: line.prefix(300), as: UTF8.self).contains(needle),
+                  let o = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
                   let path = o["path"] as? String, path.hasPrefix(prefix) else { return nil }
             return Received(time: o["time"] as? Double ?? 0, path: path, headers: o["headers"] as? [String: String] ?? [:],
                             body: Data(base64Encoded: o["body_b64"] as? String ?? "") ?? Data(),

@@ -1,0 +1,215 @@
+import Foundation
+import Postgres
+import XCTest
+
+/// DESIGN §2.13-2.15 and the edges of a claim: the byte cap and producer limits, retention
+/// gaps, upkeep with a busy default partition, outcomes tied to their configuration, and
+/// changes made while a batch is on the wire.
+final class DeliveryRulesTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+    override func tearDownWithError() throws { try h?.disableAllDrains() }
+
+    private var endpointFlags: [String] { ["--allow-private-endpoints", "--ca-file", h.caFile] }
+
+    // MARK: §2.13
+
+    func testBatchesStayUnderFourMiBAndOnlyASingleLineMayExceedIt() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("cap"))"
+        _ = try h.makeDrain(account: a, path: path, rate: 5000)
+        let db = try h.connect()
+        let pad = String(repeating: "x", count: 300 * 1024)
+        var expected = (0..<40).map { String(format: "cap%02d ", $0) + pad }
+        try insertLogs(db, account: a.id, messages: expected)
+        // One line whose escaped JSON alone is ~6 MiB (control characters become \u0001).
+        try db.query("insert into logs (account_id, ts, message, level) values ($1, now(), repeat(chr(1), 1048576), 'info')", [a.id])
+        try insertLogs(db, account: a.id, messages: ["after the big one"])
+        expected += [String(repeating: "\u{01}", count: 1_048_576), "after the big one"]
+        let w = try WorkerProcess(h, name: unique("cap"))
+        defer { w.stop() }
+        try waitUntil(60, "all 42 lines") { h.received(path).flatMap(\.messages).count >= 42 }
+        let posts = h.received(path)
+        XCTAssertEqual(posts.flatMap(\.messages), expected, "each line once, in order")
+        for post in posts where post.lines.count > 1 {
+            XCTAssertLessThanOrEqual(post.body.count, 4_194_304, "a batch of several lines over the cap")
+        }
+        let big = posts.first { $0.body.count > 4_194_304 }
+        XCTAssertEqual(big?.lines.count, 1, "only a single line may exceed the cap")
+        XCTAssertTrue(posts.allSatisfy(\.signatureValid))
+    }
+
+    func testOversizeProducerRowsAreRefusedWith23514() throws {
+        let a = try h.makeAccount()
+        let db = try h.connect()
+        let over = [
+            "repeat('m', 1048577), 'info', null",
+            "'m', repeat('l', 65), null",
+            "'m', 'info', repeat('a', 1025)",
+        ]
+        for values in over {
+            XCTAssertThrowsError(try db.query("insert into logs (account_id, ts, message, level, fal_app_name) values ($1, now(), \(values))", [a.id]), values) {
+                XCTAssertEqual(($0 as? PostgresError)?.sqlState, "23514", "\($0)")
+            }
+        }
+        XCTAssertNoThrow(try db.query("""
+            insert into logs (account_id, ts, message, level, fal_app_name)
+            values ($1, now(), repeat('m', 1048576), repeat('l', 64), repeat('a', 1024))
+            """, [a.id]))
+        XCTAssertThrowsError(try db.copyIn("copy logs (account_id, ts, message, level) from stdin") { w in
+            try w.writeRow([String(a.id), "2026-01-01 00:00:00+00", String(repeating: "m", count: 1_048_577), "info"])
+        }) { XCTAssertEqual(($0 as? PostgresError)?.sqlState, "23514", "\($0)") }
+
+        let ok = #"{"timestamp": "2026-01-01T00:00:00Z", "message": "fine", "level": "info"}"#
+        let tooBig = #"{"timestamp": "2026-01-01T00:00:00Z", "message": "m", "level": "\#(String(repeating: "l", count: 65))"}"#
+        let r = try runTool(h, "drain-admin", ["ingest", a.name], stdin: ok + "\n" + tooBig + "\n")
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("line 2") && r.stderr.contains("level"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
+        let count = try db.query("select count(*) as n from logs where account_id = $1 and message = 'fine'", [a.id]).rows[0].int("n")
+        XCTAssertEqual(count, 0, "a refused line ingests nothing")
+    }
+
+    // MARK: §2.14
+
+    func testPendingBatchWhoseRowsAreGoneDoesNotWedgeTheDrain() throws {
+        let a = try h.makeAccount()
+        let id = try h.makeDrain(account: a, path: "/status/500/\(unique("gone"))", rate: 5)
+        let db = try h.connect()
+        try insertLogs(db, account: a.id, messages: (0..<8).map { "gone \($0)" })
+        let first = try WorkerProcess(h, name: unique("gone"))
+        try waitUntil(10, "a failed first attempt") { (try h.show(id))["consecutive_failures"] as? Int ?? 0 >= 1 }
+        first.stop()
+        // The pending batch (the first five lines) is removed, as retention would.
+        try db.query("delete from logs where account_id = $1 and message = any($2)",
+                     [a.id, PostgresArray((0..<5).map { "gone \($0)" })])
+        let good = "/ok/\(unique("gone"))"
+        let moved = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + good, "--skip-test"] + endpointFlags)
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        let second = try WorkerProcess(h, name: unique("gone"))
+        defer { second.stop() }
+        try waitUntil(10, "the next retained lines") { h.received(good).flatMap(\.messages).count >= 3 }
+        XCTAssertEqual(h.received(good).flatMap(\.messages), ["gone 5", "gone 6", "gone 7"])
+        let gap = (try h.show(id))["gap"] as? [String: Any]
+        XCTAssertEqual(gap?["reason"] as? String, "retention")
+        XCTAssertEqual(gap?["lines"] as? Int, 5)
+        let text = try runTool(h, "drain-admin", ["show", id]).stdout
+        XCTAssertTrue(text.contains("retention") && text.contains("5 lines"), text)
+    }
+
+    func testMaintainMovesDefaultPartitionRowsAndCountsRetentionGaps() throws {
+        let a = try h.makeAccount()
+        let id = try h.makeDrain(account: a, path: "/ok/\(unique("maint"))", extra: ["--disabled"])
+        let db = try h.connect()
+        // A day with no partition yet (upkeep lapsed): the row lands in the default partition.
+        try db.query("""
+            insert into logs (account_id, ts, message, level, received_at)
+            values ($1, now(), 'from the future', 'info', now() + interval '10 days')
+            """, [a.id])
+        // Rows older than the retention, never delivered.
+        try db.query("""
+            insert into logs (account_id, ts, message, level, received_at)
+            select $1, now(), 'ancient ' || g, 'info', now() - interval '30 days' from generate_series(1, 3) g
+            """, [a.id])
+        for _ in 0..<2 {
+            let r = try runTool(h, "drain-admin", ["maintain", "--days-ahead", "12", "--retention-days", "7"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let row = try db.query("""
+            select tableoid::regclass::text as part,
+                   'logs_p' || to_char((now() + interval '10 days') at time zone 'UTC', 'YYYYMMDD') as expected
+            from logs where account_id = $1 and message = 'from the future'
+            """, [a.id]).rows
+        XCTAssertEqual(row.count, 1)
+        XCTAssertEqual(row.first?.string("part"), row.first?.string("expected"))
+        let ancient = try db.query("select count(*) as n from logs where account_id = $1 and message like 'ancient%'", [a.id]).rows[0].int("n")
+        XCTAssertEqual(ancient, 0)
+        let gap = (try h.show(id))["gap"] as? [String: Any]
+        XCTAssertEqual(gap?["lines"] as? Int, 3)
+    }
+
+    // MARK: §2.15
+
+    /// The 5th failure is on the wire (to the old URL) when the admin fixes the URL.
+    func testFixingTheURLDuringTheFifthFailureKeepsTheDrainEnabled() throws {
+        let a = try h.makeAccount()
+        let bad = "/slow-status/2/500/\(unique("fix"))"
+        let id = try h.makeDrain(account: a, path: bad)
+        let db = try h.connect()
+        try db.query("update drains set consecutive_failures = 4 where id = $1::uuid", [id])
+        try insertLogs(db, account: a.id, messages: ["fix me"])
+        let w = try WorkerProcess(h, name: unique("fix"))
+        defer { w.stop() }
+        try waitUntil(10, "the 5th attempt on the wire") { !h.received(bad).isEmpty }
+        let good = "/ok/\(unique("fix"))"
+        let r = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + good, "--skip-test"] + endpointFlags)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try waitUntil(15, "delivered to the fixed URL") { h.received(good).flatMap(\.messages) == ["fix me"] }
+        try waitUntil(5, "recorded") { (try h.show(id))["consecutive_failures"] as? Int == 0 }
+        let shown = try h.show(id)
+        XCTAssertEqual(shown["enabled"] as? Bool, true)
+        XCTAssertEqual(h.received(bad).count, 1)
+        let audit = try runTool(h, "drain-admin", ["audit", a.name, "--json"]).array
+        XCTAssertFalse(audit.contains { $0["action"] as? String == "drain.auto-disable" })
+    }
+
+    func testManualDisableDuringTheFifthFailureStaysManual() throws {
+        let a = try h.makeAccount()
+        let bad = "/slow-status/2/500/\(unique("manual"))"
+        let id = try h.makeDrain(account: a, path: bad)
+        let db = try h.connect()
+        try db.query("update drains set consecutive_failures = 4 where id = $1::uuid", [id])
+        try insertLogs(db, account: a.id, messages: ["in flight"])
+        let w = try WorkerProcess(h, name: unique("manual"))
+        defer { w.stop() }
+        try waitUntil(10, "the 5th attempt on the wire") { !h.received(bad).isEmpty }
+        let r = try runTool(h, "drain-admin", ["disable", id, "--as", a.admin])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try waitUntil(10, "the failure recorded") {
+            try db.query("select batch_attempts, lease_owner is null as free from drains where id = $1::uuid", [id]).rows[0].bool("free") == true
+        }
+        usleep(500_000)
+        let shown = try h.show(id)
+        XCTAssertEqual(shown["enabled"] as? Bool, false)
+        XCTAssertEqual(shown["disabled_reason"] as? String, "manual")
+        let audit = try runTool(h, "drain-admin", ["audit", a.name, "--json"]).array
+        XCTAssertFalse(audit.contains { $0["action"] as? String == "drain.auto-disable" }, "\(audit)")
+    }
+
+    // MARK: changes while a batch is on the wire
+
+    func testDisablingMidChainSendsNothingNew() throws {
+        let a = try h.makeAccount()
+        let path = "/sleep/0.4/\(unique("chain"))"
+        let id = try h.makeDrain(account: a, path: path, rate: 10)
+        try insertLogs(try h.connect(), account: a.id, messages: (0..<200).map { "chain \($0)" })
+        let w = try WorkerProcess(h, name: unique("chain"))
+        defer { w.stop() }
+        try waitUntil(10, "the chain runs") { h.received(path).count >= 2 }
+        let r = try runTool(h, "drain-admin", ["disable", id, "--as", a.admin])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let atDisable = h.received(path).count
+        usleep(2_000_000)
+        XCTAssertLessThanOrEqual(h.received(path).count, atDisable + 1, "only the batch already on the wire may finish")
+    }
+
+    func testLoweredSamplingRateAppliesToTheBatchReadAhead() throws {
+        let a = try h.makeAccount()
+        let path = "/sleep/0.3/\(unique("rate"))"
+        let id = try h.makeDrain(account: a, path: path, rate: 40)
+        let lines = (0..<160).map { "rate \($0)" }
+        try insertLogs(try h.connect(), account: a.id, messages: lines)
+        let w = try WorkerProcess(h, name: unique("rate"))
+        defer { w.stop() }
+        try waitUntil(10, "the first batch") { !h.received(path).isEmpty }
+        let r = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--sampling-rate", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let atUpdate = h.received(path).count
+        try waitUntil(40, "every line") { Set(h.received(path).flatMap(\.messages)).count >= 160 }
+        let after = h.received(path).dropFirst(atUpdate)
+        XCTAssertLessThanOrEqual(after.filter { $0.lines.count > 5 }.count, 1,
+                                 "only the batch on the wire at the update may exceed the new rate")
+        var seen = Set<String>()
+        XCTAssertEqual(h.received(path).flatMap(\.messages).filter { seen.insert($0).inserted }, lines)
+    }
+}
