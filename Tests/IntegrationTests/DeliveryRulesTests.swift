@@ -140,7 +140,10 @@ final class DeliveryRulesTests: XCTestCase {
         try insertLogs(db, account: a.id, messages: ["fix me"])
         let w = try WorkerProcess(h, name: unique("fix"))
         defer { w.stop() }
-        try waitUntil(10, "the 5th attempt on the wire") { !h.received(bad).isEmpty }
+        // Begun means on its way with the old configuration; the endpoint answers 2 s later.
+        try waitUntil(10, "the 5th attempt on the wire") {
+            try db.query("select batch_attempts from drains where id = $1::uuid", [id]).rows[0].int("batch_attempts") == 1
+        }
         let good = "/ok/\(unique("fix"))"
         let r = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + good, "--skip-test"] + endpointFlags)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -162,7 +165,10 @@ final class DeliveryRulesTests: XCTestCase {
         try insertLogs(db, account: a.id, messages: ["in flight"])
         let w = try WorkerProcess(h, name: unique("manual"))
         defer { w.stop() }
-        try waitUntil(10, "the 5th attempt on the wire") { !h.received(bad).isEmpty }
+        // Begun means on its way with the old configuration; the endpoint answers 2 s later.
+        try waitUntil(10, "the 5th attempt on the wire") {
+            try db.query("select batch_attempts from drains where id = $1::uuid", [id]).rows[0].int("batch_attempts") == 1
+        }
         let r = try runTool(h, "drain-admin", ["disable", id, "--as", a.admin])
         XCTAssertEqual(r.status, 0, r.stderr)
         try waitUntil(10, "the failure recorded") {

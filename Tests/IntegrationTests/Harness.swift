@@ -160,12 +160,20 @@ extension Harness {
     /// Requests the receiver logged whose path starts with `prefix`, oldest first.
     func received(_ prefix: String) -> [Received] {
         guard let log = FileManager.default.contents(atPath: receiverLog) else { return [] }
-        // The log holds every test's bodies (megabytes of them): parse only lines whose path
-        // matches, read from the start of the line, where the receiver writes it.
+        // The log holds every test's bodies (tens of megabytes): find line ends with memchr and
+        // parse only lines whose path (written near the start of each line) matches.
         let needle = "\"path\": \"\(prefix)"
-        return log.split(separator: UInt8(ascii: "\n")).compactMap { line -> Received? in
-            guard String(decoding: line.prefix(300), as: UTF8.self).contains(needle),
-                  let o = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+        let bytes = [UInt8](log)
+        var lines: [Data] = []
+        var offset = 0
+        while offset < bytes.count {
+            let end = lineEnd(bytes, from: offset)
+            let head = String(decoding: bytes[offset..<min(end, offset + 300)], as: UTF8.self)
+            if head.contains(needle) { lines.append(Data(bytes[offset..<end])) }
+            offset = end + 1
+        }
+        return lines.compactMap { line -> Received? in
+            guard let o = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any],
                   let path = o["path"] as? String, path.hasPrefix(prefix) else { return nil }
             return Received(time: o["time"] as? Double ?? 0, path: path, headers: o["headers"] as? [String: String] ?? [:],
                             body: Data(base64Encoded: o["body_b64"] as? String ?? "") ?? Data(),
@@ -201,6 +209,16 @@ extension Harness {
 
     func show(_ drainID: String) throws -> [String: Any] {
         try runTool(self, "drain-admin", ["show", drainID, "--json"]).object
+    }
+}
+
+/// The index of the next newline at or after `from` (or the end), found with memchr: the
+/// receiver log is tens of megabytes and a debug build's byte loop is slow.
+private func lineEnd(_ bytes: [UInt8], from: Int) -> Int {
+    bytes.withUnsafeBufferPointer { buffer -> Int in
+        guard let base = buffer.baseAddress,
+              let hit = memchr(base + from, 0x0A, buffer.count - from) else { return buffer.count }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 }
 
