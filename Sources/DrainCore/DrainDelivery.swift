@@ -68,6 +68,7 @@ public struct DrainDelivery: Sendable {
 
     public private(set) var state: State = .claimed
     public private(set) var claim: Claim
+    private var skipSteps = 0
 
     public init(claim: Claim) {
         self.claim = claim
@@ -85,11 +86,18 @@ public struct DrainDelivery: Sendable {
         return .read
     }
 
+    /// Bounded steps over filtered rows one claim may take before it lets other work in; the
+    /// drain is then due again at once and goes on where the cursor stopped (§2.12).
+    public static let skipStepsPerClaim = 25
+
     /// The filtered rows were passed. `moreToScan`: the bounded scan found only filtered rows
-    /// and stopped at its limit, so the drain is due again at once to go on (§2.12).
+    /// and stopped at its limit, so there may be more to pass.
     public mutating func skipped(moreToScan: Bool) -> Action {
         guard state == .skippingFiltered else { return unexpected("skipped") }
-        if moreToScan { return release(dueNow: true) }
+        if moreToScan {
+            skipSteps += 1
+            return skipSteps < Self.skipStepsPerClaim ? .skipFiltered : release(dueNow: true)
+        }
         state = .reading
         return .read
     }

@@ -161,6 +161,7 @@ final class DatabaseLoop {
                 switch action {
                 case .skipFiltered:
                     let skip = try db.skipFiltered(entry.drain)
+                    logger.debug("passed filtered rows", metadata: ["drain": "\(id)", "rows": "\(skip.passed)"])
                     next.append((id, update(id) { $0.machine.skipped(moreToScan: skip.moreToScan) }))
                 case .read:
                     reads.append(id)
@@ -207,6 +208,7 @@ final class DatabaseLoop {
             for (ids, dueNow) in [(releaseNow, true), (releaseLater, false)] where !ids.isEmpty {
                 try db.releaseIdle(ids.compactMap { entries[$0]?.drain }, intervalSeconds: dueNow ? 0 : config.interval)
                 for id in ids { next.append((id, update(id) { $0.machine.released() })) }
+                if dueNow { nextClaimAt = .now }  // they go on at once
             }
             work = next
         }

@@ -37,9 +37,12 @@ final class DrainDeliveryTests: XCTestCase {
         XCTAssertEqual(m.skipped(moreToScan: false), .read)
     }
 
-    func testFilteredScanAtItsLimitComesBackAtOnceWithoutReading() {
+    func testFilteredScanGoesOnInBoundedStepsThenComesBackAtOnce() {
         var m = machine(filtering: true)
         _ = m.start(stopping: false)
+        for _ in 1..<DrainDelivery.skipStepsPerClaim {
+            XCTAssertEqual(m.skipped(moreToScan: true), .skipFiltered)
+        }
         XCTAssertEqual(m.skipped(moreToScan: true), .release(dueNow: true))
         XCTAssertEqual(m.state, .finished)
     }

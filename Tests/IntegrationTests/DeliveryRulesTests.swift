@@ -130,56 +130,56 @@ final class DeliveryRulesTests: XCTestCase {
 
     // MARK: §2.15
 
-    /// The 5th failure is on the wire (to the old URL) when the admin fixes the URL.
-    func testFixingTheURLDuringTheFifthFailureKeepsTheDrainEnabled() throws {
+    /// A drain with four failures behind it whose 5th attempt (to an endpoint that answers 500
+    /// after 2 s) is on the wire when this returns, with the worker that sent it.
+    private func fifthFailureInFlight(_ label: String) throws -> (account: (name: String, id: Int64, admin: String),
+                                                                     id: String, path: String, worker: WorkerProcess) {
         let a = try h.makeAccount()
-        let bad = "/slow-status/2/500/\(unique("fix"))"
+        let bad = "/slow-status/2/500/\(unique(label))"
         let id = try h.makeDrain(account: a, path: bad)
         let db = try h.connect()
         try db.query("update drains set consecutive_failures = 4 where id = $1::uuid", [id])
-        try insertLogs(db, account: a.id, messages: ["fix me"])
-        let w = try WorkerProcess(h, name: unique("fix"))
-        defer { w.stop() }
-        // Begun means on its way with the old configuration; the endpoint answers 2 s later.
+        try insertLogs(db, account: a.id, messages: ["\(label) line"])
+        let w = try WorkerProcess(h, name: unique(label))
+        // Begun means on its way with the configuration of that moment.
         try waitUntil(10, "the 5th attempt on the wire") {
             try db.query("select batch_attempts from drains where id = $1::uuid", [id]).rows[0].int("batch_attempts") == 1
         }
+        return (a, id, bad, w)
+    }
+
+    private func assertNoAutoDisable(_ account: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let audit = try runTool(h, "drain-admin", ["audit", account, "--json"]).array
+        XCTAssertFalse(audit.contains { $0["action"] as? String == "drain.auto-disable" }, "\(audit)", file: file, line: line)
+    }
+
+    func testFixingTheURLDuringTheFifthFailureKeepsTheDrainEnabled() throws {
+        let (a, id, bad, w) = try fifthFailureInFlight("fix")
+        defer { w.stop() }
         let good = "/ok/\(unique("fix"))"
         let r = try runTool(h, "drain-admin", ["update", id, "--as", a.admin, "--url", h.receiverURL + good, "--skip-test"] + endpointFlags)
         XCTAssertEqual(r.status, 0, r.stderr)
-        try waitUntil(15, "delivered to the fixed URL") { h.received(good).flatMap(\.messages) == ["fix me"] }
+        try waitUntil(15, "delivered to the fixed URL") { h.received(good).flatMap(\.messages) == ["fix line"] }
         try waitUntil(5, "recorded") { (try h.show(id))["consecutive_failures"] as? Int == 0 }
-        let shown = try h.show(id)
-        XCTAssertEqual(shown["enabled"] as? Bool, true)
+        XCTAssertEqual((try h.show(id))["enabled"] as? Bool, true)
         XCTAssertEqual(h.received(bad).count, 1)
-        let audit = try runTool(h, "drain-admin", ["audit", a.name, "--json"]).array
-        XCTAssertFalse(audit.contains { $0["action"] as? String == "drain.auto-disable" })
+        try assertNoAutoDisable(a.name)
     }
 
     func testManualDisableDuringTheFifthFailureStaysManual() throws {
-        let a = try h.makeAccount()
-        let bad = "/slow-status/2/500/\(unique("manual"))"
-        let id = try h.makeDrain(account: a, path: bad)
-        let db = try h.connect()
-        try db.query("update drains set consecutive_failures = 4 where id = $1::uuid", [id])
-        try insertLogs(db, account: a.id, messages: ["in flight"])
-        let w = try WorkerProcess(h, name: unique("manual"))
+        let (a, id, _, w) = try fifthFailureInFlight("manual")
         defer { w.stop() }
-        // Begun means on its way with the old configuration; the endpoint answers 2 s later.
-        try waitUntil(10, "the 5th attempt on the wire") {
-            try db.query("select batch_attempts from drains where id = $1::uuid", [id]).rows[0].int("batch_attempts") == 1
-        }
         let r = try runTool(h, "drain-admin", ["disable", id, "--as", a.admin])
         XCTAssertEqual(r.status, 0, r.stderr)
+        let db = try h.connect()
         try waitUntil(10, "the failure recorded") {
-            try db.query("select batch_attempts, lease_owner is null as free from drains where id = $1::uuid", [id]).rows[0].bool("free") == true
+            try db.query("select lease_owner is null as free from drains where id = $1::uuid", [id]).rows[0].bool("free") == true
         }
-        usleep(500_000)
         let shown = try h.show(id)
         XCTAssertEqual(shown["enabled"] as? Bool, false)
         XCTAssertEqual(shown["disabled_reason"] as? String, "manual")
-        let audit = try runTool(h, "drain-admin", ["audit", a.name, "--json"]).array
-        XCTAssertFalse(audit.contains { $0["action"] as? String == "drain.auto-disable" }, "\(audit)")
+        XCTAssertEqual(shown["consecutive_failures"] as? Int, 4, "a failure while disabled by hand does not count")
+        try assertNoAutoDisable(a.name)
     }
 
     // MARK: changes while a batch is on the wire
