@@ -28,7 +28,7 @@ public final class Worker {
         }
         let client = HTTPMultiClient(configuration: HTTPClientConfiguration(
             caFile: config.caFile, allowPrivateAddresses: config.allowPrivateEndpoints,
-            userAgent: DeliveryHeaders.userAgent))
+            userAgent: DeliveryHeaders.userAgent, proxy: config.proxy))
         let sends = SendQueue(wakeup: client.wakeup)
         let completions = CompletionQueue()
         let finished = DispatchSemaphore(value: 0)

@@ -14,10 +14,13 @@ public struct WorkerConfiguration: Sendable {
     public var caFile: String?
     public var allowPrivateEndpoints: Bool
     public var metricsAddress: String?
+    /// An explicit proxy for endpoint connections (`--proxy`/`DRAIN_PROXY`); nil: direct only.
+    public var proxy: String?
     public var deliveryTimeout: Double = 10
 
     public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
-                backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?) {
+                backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?,
+                proxy: String? = nil) {
         self.databaseURL = databaseURL
         self.name = name
         self.concurrency = concurrency
@@ -27,5 +30,6 @@ public struct WorkerConfiguration: Sendable {
         self.caFile = caFile
         self.allowPrivateEndpoints = allowPrivateEndpoints
         self.metricsAddress = metricsAddress
+        self.proxy = proxy
     }
 }

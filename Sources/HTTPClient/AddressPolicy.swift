@@ -9,20 +9,31 @@ public enum AddressPolicy {
     public static func restriction(of address: String) -> String? {
         if let v4 = parseIPv4(address) { return restriction(ipv4: v4) }
         guard let v6 = parseIPv6(address) else { return "unparseable address" }
-        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms carry an IPv4 address.
+        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms carry an IPv4 address.
         if v6[0..<10].allSatisfy({ $0 == 0 }) && v6[10] == 0xFF && v6[11] == 0xFF {
             return restriction(ipv4: Array(v6[12..<16]))
         }
         if v6.allSatisfy({ $0 == 0 }) { return "unspecified address" }
         if v6[0..<15].allSatisfy({ $0 == 0 }) && v6[15] == 1 { return "loopback address" }
+        if v6[0..<12].allSatisfy({ $0 == 0 }) {
+            return restriction(ipv4: Array(v6[12..<16])) ?? "IPv4-compatible address"
+        }
+        // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) wraps an IPv4 address.
+        if v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xFF && v6[3] == 0x9B {
+            if v6[4] == 0 && v6[5] == 1 { return "local-use NAT64 address" }
+            return restriction(ipv4: Array(v6[12..<16]))
+        }
+        // 6to4 (2002::/16, an IPv4 address in bytes 2-5) and Teredo (2001::/32) tunnel through
+        // relays nobody chose: refused; 2001:db8::/32 is for documentation; 100::/64 discards.
+        if v6[0] == 0x20 && v6[1] == 0x02 { return restriction(ipv4: Array(v6[2..<6])) ?? "6to4 address" }
+        if v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0 && v6[3] == 0 { return "Teredo address" }
+        if v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0D && v6[3] == 0xB8 { return "documentation address" }
+        if v6[0] == 0x01 && v6[1] == 0x00 && v6[2..<8].allSatisfy({ $0 == 0 }) { return "discard address" }
         if v6[0] & 0xFE == 0xFC { return "unique-local address" }
         if v6[0] == 0xFE && v6[1] & 0xC0 == 0x80 { return "link-local address" }
         if v6[0] == 0xFE && v6[1] & 0xC0 == 0xC0 { return "site-local address" }
         if v6[0] == 0xFF { return "multicast address" }
-        // fd00:ec2::254 is covered by unique-local; 64:ff9b::/96 wraps IPv4 (NAT64).
-        if v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xFF && v6[3] == 0x9B {
-            return restriction(ipv4: Array(v6[12..<16]))
-        }
+        // fd00:ec2::254 (a metadata address) is covered by unique-local.
         return nil
     }
 
@@ -36,6 +47,9 @@ public enum AddressPolicy {
         case (169, 254): return b[2] == 169 && b[3] == 254 ? "metadata address" : "link-local address"
         case (100, 64...127): return "shared (carrier-grade NAT) address"
         case (192, 0) where b[2] == 0: return "IETF protocol address"
+        case (192, 0) where b[2] == 2, (198, 51) where b[2] == 100, (203, 0) where b[2] == 113:
+            return "documentation address"
+        case (192, 88) where b[2] == 99: return "6to4 relay address"
         case (198, 18...19): return "benchmarking address"
         case (224...255, _): return "multicast or reserved address"
         default: return nil
@@ -70,22 +84,28 @@ public enum AddressPolicy {
         var out: [String] = []
         var node: UnsafeMutablePointer<addrinfo>? = list
         while let n = node {
-            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-            if n.pointee.ai_family == AF_INET {
-                n.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                    var a = sin.pointee.sin_addr
-                    _ = inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-                }
-            } else if n.pointee.ai_family == AF_INET6 {
-                n.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
-                    var a = sin.pointee.sin6_addr
-                    _ = inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
-                }
+            if let address = n.pointee.ai_addr, let text = text(of: UnsafeRawPointer(address), family: n.pointee.ai_family),
+               !out.contains(text) {
+                out.append(text)
             }
-            let text = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if !text.isEmpty && !out.contains(text) { out.append(text) }
             node = n.pointee.ai_next
         }
         return .success(out)
+    }
+
+    /// The textual form of a socket address (`sockaddr_in` or `sockaddr_in6` at `address`).
+    public static func text(of address: UnsafeRawPointer, family: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch family {
+        case AF_INET:
+            var a = address.loadUnaligned(as: sockaddr_in.self).sin_addr
+            guard inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        case AF_INET6:
+            var a = address.loadUnaligned(as: sockaddr_in6.self).sin6_addr
+            guard inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        default:
+            return nil
+        }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -52,11 +52,14 @@ public struct HTTPClientConfiguration: Sendable {
     public var allowPrivateAddresses: Bool
     public var maxResponseBytes: Int
     public var userAgent: String
+    /// An explicit proxy (`--proxy`), the trusted egress; nil means direct connections only.
+    public var proxy: String?
 
     public init(caFile: String? = nil, allowPrivateAddresses: Bool = false,
-                maxResponseBytes: Int = 64 * 1024, userAgent: String) {
+                maxResponseBytes: Int = 64 * 1024, userAgent: String, proxy: String? = nil) {
         self.caFile = caFile
         self.allowPrivateAddresses = allowPrivateAddresses
+        self.proxy = proxy
         self.maxResponseBytes = maxResponseBytes
         self.userAgent = userAgent
     }

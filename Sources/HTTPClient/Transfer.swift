@@ -15,9 +15,11 @@ final class Transfer {
     var headers: [String: String] = [:]
     /// Set when the body reached the cap and reading stopped on purpose.
     var truncated = false
-    /// Set by the pre-request check when the connected address is forbidden.
+    /// Set when an address of the endpoint is forbidden (checked before each connection).
     var forbiddenReason: String?
-    let allowPrivate: Bool
+    /// The address policy applies: private endpoints are not allowed and no explicit proxy is
+    /// the egress (a proxy connection's address is the proxy's, which the operator chose).
+    let checksAddresses: Bool
 
     init(id: Int, request: HTTPRequest, config: HTTPClientConfiguration) throws {
         guard let easy = curl_easy_init() else {
@@ -27,7 +29,7 @@ final class Transfer {
         self.easy = easy
         self.displayURL = request.displayURL
         self.maxBody = config.maxResponseBytes
-        self.allowPrivate = config.allowPrivateAddresses
+        self.checksAddresses = !config.allowPrivateAddresses && config.proxy == nil
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         for h in request.headers {
@@ -55,6 +57,10 @@ final class Transfer {
         try check(ld_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "https"), "protocols")
         try check(ld_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "nosignal")
         try check(ld_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
+        // Direct connections unless a proxy is configured explicitly: "" makes curl ignore
+        // HTTPS_PROXY, ALL_PROXY and their lowercase forms (§2.16), which would otherwise move
+        // every connection, and so the address policy, onto the proxy's address.
+        try check(ld_setopt_str(easy, CURLOPT_PROXY, config.proxy ?? ""), "proxy")
         try check(ld_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)), "timeout")
         try check(ld_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1), "verify peer")
         try check(ld_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2), "verify host")
@@ -77,6 +83,8 @@ final class Transfer {
         try check(ld_setopt_ptr(easy, CURLOPT_WRITEDATA, me), "write data")
         try check(ld_setopt_header(easy, transferWriteHeader), "header function")
         try check(ld_setopt_ptr(easy, CURLOPT_HEADERDATA, me), "header data")
+        try check(ld_setopt_opensocket(easy, transferOpenSocket), "open socket function")
+        try check(ld_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, me), "open socket data")
         try check(ld_setopt_prereq(easy, transferPrereq), "prereq function")
         try check(ld_setopt_ptr(easy, CURLOPT_PREREQDATA, me), "prereq data")
     }
@@ -111,6 +119,9 @@ final class Transfer {
         var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         let kind: HTTPError.Kind
         switch code {
+        case CURLE_COULDNT_CONNECT where forbiddenReason != nil:
+            kind = .forbiddenAddress
+            message = forbiddenReason!
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .dns
         case CURLE_COULDNT_CONNECT: kind = .connect
         case CURLE_OPERATION_TIMEDOUT: kind = .timeout
@@ -158,11 +169,29 @@ private let transferWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, I
     return n
 }
 
-/// Runs after connecting and before the request is sent: the last point at which an endpoint
-/// that resolved to a forbidden address can be refused without sending it anything.
+/// Runs before each connection is opened, with the address curl is about to connect to: a
+/// forbidden address gets no socket, so not even a SYN (§2.17). curl then tries the endpoint's
+/// other addresses, and fails with "couldn't connect" when none is allowed.
+private let transferOpenSocket: @convention(c) (UnsafeMutableRawPointer?, curlsocktype, UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t = { user, _, address in
+    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    guard let address else { return CURL_SOCKET_BAD }
+    if transfer.checksAddresses {
+        // The address is stored past the struct's own `sockaddr` field (an IPv6 one is larger).
+        let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let ip = AddressPolicy.text(of: UnsafeRawPointer(address) + offset, family: address.pointee.family) ?? "an unreadable address"
+        if let reason = AddressPolicy.restriction(of: ip) {
+            transfer.forbiddenReason = "endpoint resolves to \(ip), a \(reason); refused (allow with --allow-private-endpoints)"
+            return CURL_SOCKET_BAD
+        }
+    }
+    return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+}
+
+/// Runs after connecting and before the request is sent: a second look at the address actually
+/// connected to (the socket check above already refused forbidden ones before connecting).
 private let transferPrereq: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int32, Int32) -> Int32 = { user, primaryIP, _, _, _ in
     let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-    if transfer.allowPrivate { return Int32(CURL_PREREQFUNC_OK) }
+    if !transfer.checksAddresses { return Int32(CURL_PREREQFUNC_OK) }
     let ip = primaryIP.map { String(cString: $0) } ?? ""
     if let reason = AddressPolicy.restriction(of: ip) {
         transfer.forbiddenReason = "endpoint resolves to \(ip), a \(reason); refused (allow with --allow-private-endpoints)"

@@ -13,7 +13,11 @@ struct DrainWorkerCommand: ParsableCommand {
             leases. SIGTERM or SIGINT stops claiming, lets in-flight deliveries finish (at most \
             the 10 s delivery timeout), and exits 0.
 
-            Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, LOG_LEVEL.
+            Connections to endpoints are direct: HTTPS_PROXY, ALL_PROXY and their lowercase forms \
+            are ignored (an address policy cannot see through a proxy it did not choose). \
+            --proxy names a proxy explicitly; it is then the trusted egress.
+
+            Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, DRAIN_PROXY, LOG_LEVEL.
 
             Example:
               DATABASE_URL=postgresql://logdrain@db/logdrain drain-worker --name worker-1 --concurrency 64
@@ -49,6 +53,9 @@ struct DrainWorkerCommand: ParsableCommand {
     @Option(help: "Serve Prometheus metrics on HOST:PORT.")
     var metricsAddress: String?
 
+    @Option(help: "Send endpoint requests through this proxy (http://HOST:PORT), the trusted egress (default: $DRAIN_PROXY; none).")
+    var proxy: String?
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 10_000 else { throw ValidationError("concurrency: must be between 1 and 10000 (got \(concurrency))") }
         guard interval > 0 else { throw ValidationError("interval: must be greater than 0 (got \(interval))") }
@@ -57,6 +64,9 @@ struct DrainWorkerCommand: ParsableCommand {
         guard backoffMax >= backoffBase else { throw ValidationError("backoff-max: must be at least backoff-base (got \(backoffMax))") }
         if let ca = caFile ?? env("DRAIN_CA_FILE"), !FileManager.default.isReadableFile(atPath: ca) {
             throw ValidationError("ca-file: cannot read \(ca)")
+        }
+        if let p = proxy ?? env("DRAIN_PROXY"), !(p.hasPrefix("http://") || p.hasPrefix("https://") || p.hasPrefix("socks5://")) {
+            throw ValidationError("proxy: must be an http://, https:// or socks5:// URL (got \(p))")
         }
     }
 
@@ -74,7 +84,7 @@ struct DrainWorkerCommand: ParsableCommand {
             backoff: Backoff(base: backoffBase, cap: backoffMax),
             caFile: caFile ?? env("DRAIN_CA_FILE"),
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
-            metricsAddress: metricsAddress)
+            metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"))
         // A metrics client that hangs up mid-response must not kill the worker.
         signal(SIGPIPE, SIG_IGN)
         let stop = StopFlag()

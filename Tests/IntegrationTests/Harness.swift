@@ -103,12 +103,15 @@ final class WorkerProcess {
     let process = Process()
     let logFile: URL
 
-    init(_ h: Harness, name: String, extraArgs: [String] = []) throws {
+    init(_ h: Harness, name: String, extraArgs: [String] = [], allowPrivate: Bool = true,
+         env extraEnv: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: "\(h.binDir)/drain-worker")
-        process.arguments = ["--name", name, "--allow-private-endpoints", "--ca-file", h.caFile,
+        process.arguments = ["--name", name] + (allowPrivate ? ["--allow-private-endpoints"] : []) + ["--ca-file", h.caFile,
                              "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.2"] + extraArgs
         var env = h.env
         env["DATABASE_URL"] = h.databaseURL
+        env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
+        for (k, v) in extraEnv { env[k] = v }
         process.environment = env
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(name)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
