@@ -39,7 +39,8 @@ extension Admin {
         try store.precheck(account: r.account, actor: r.actor, enabling: !r.disabled)
         let testLine = r.skipTest ? "test delivery skipped (--skip-test)" : try testSend(url: r.url, secret: secret)
         let id = try store.createDrain(NewDrain(account: r.account, actor: r.actor, name: r.name, url: r.url,
-                                                secret: secret, samplingRate: r.samplingRate, enabled: !r.disabled))
+                                                secret: try storedForm(of: secret), samplingRate: r.samplingRate,
+                                                enabled: !r.disabled))
         guard let drain = try store.drain(id: id) else { throw AdminError("drain \(id) vanished after creation", exitCode: 1) }
         if json {
             var object = Self.json(drain)
@@ -74,11 +75,15 @@ extension Admin {
                 notes.append("test delivery skipped (--skip-test)")
             } else {
                 let currentSecret = try store.endpoint(drainID: id)?.secret
-                guard let testSecret = change.secret ?? currentSecret else { throw AdminError("drain: no drain with id \(id)") }
+                guard let testSecret = try change.secret ?? currentSecret.map(plaintext(of:)) else {
+                    throw AdminError("drain: no drain with id \(id)")
+                }
                 notes.append(try testSend(url: url, secret: testSecret))
             }
         }
-        try store.updateDrain(id: id, actor: actor, change: change)
+        var stored = change
+        stored.secret = try change.secret.map(storedForm(of:))
+        try store.updateDrain(id: id, actor: actor, change: stored)
         notes.insert("updated drain \(id)", at: 0)
         if let secret, secret.isGenerated, let s = change.secret {
             notes.append("new secret (shown once; store it now): \(s)")

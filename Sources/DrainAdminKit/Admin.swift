@@ -10,12 +10,15 @@ public struct AdminEnvironment: Sendable {
     public var databaseURL: String
     public var caFile: String?
     public var allowPrivateEndpoints: Bool
+    /// `--secret-keys-file` or `DRAIN_SECRET_KEYS_FILE` (§5); nil: secrets stored as given.
+    public var secretKeysFile: String?
 
-    public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool) {
+    public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String? = nil) {
         let env = ProcessInfo.processInfo.environment
         self.databaseURL = databaseURL ?? env["DATABASE_URL"] ?? ""
         self.caFile = caFile ?? env["DRAIN_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         self.allowPrivateEndpoints = allowPrivateEndpoints || env["DRAIN_ALLOW_PRIVATE_ENDPOINTS"] == "1"
+        self.secretKeysFile = secretKeysFile ?? env["DRAIN_SECRET_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -23,8 +26,38 @@ public struct AdminEnvironment: Sendable {
 public final class Admin {
     let environment: AdminEnvironment
     private var storeCache: AdminStore?
+    private var keysCache: SecretKeys??
+    /// Lines for stderr once the command succeeded (e.g. that a secret went unencrypted).
+    public private(set) var notices: [String] = []
 
     public init(environment: AdminEnvironment) { self.environment = environment }
+
+    /// The secret keys, loaded on first use; nil without a keys file.
+    var secretKeys: SecretKeys? {
+        get throws {
+            if let keysCache { return keysCache }
+            let keys = try environment.secretKeysFile.map { path throws(ValidationFailure) in try SecretKeys.load(path: path) }
+            keysCache = .some(keys)
+            return keys
+        }
+    }
+
+    /// What goes to the database for `secret`: sealed under the current key, or (without a
+    /// keys file) the secret itself, which the command then says on stderr.
+    func storedForm(of secret: String) throws -> String {
+        if let keys = try secretKeys { return keys.seal(secret) }
+        notices.append("note: no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): the secret is stored unencrypted")
+        return secret
+    }
+
+    /// The plaintext of a stored secret.
+    func plaintext(of stored: String) throws -> String {
+        do {
+            return try SecretKeys.open(stored, with: try secretKeys)
+        } catch let error as SecretKeys.OpenError {
+            throw AdminError(error.description, exitCode: 1)
+        }
+    }
 
     var store: AdminStore {
         get throws {
@@ -107,13 +140,49 @@ public final class Admin {
             try Self.checkDrainID(drainID)
             guard let saved = try store.endpoint(drainID: drainID) else { throw AdminError("drain: no drain with id \(drainID)") }
             try EndpointGuard.check(url: saved.url, allowPrivate: environment.allowPrivateEndpoints)
-            return try testSend(url: saved.url, secret: saved.secret)
+            return try testSend(url: saved.url, secret: try plaintext(of: saved.secret))
         }
         guard let url else { throw AdminError("test: give a DRAIN_ID, or --url URL with --secret-file or --secret-env") }
         guard let secret else { throw AdminError("secret: required with --url: give --secret-file PATH or --secret-env VAR") }
         if secret.isGenerated { throw AdminError("secret: --generate-secret makes no sense for a test; give --secret-file or --secret-env") }
         try EndpointGuard.check(url: url, allowPrivate: environment.allowPrivateEndpoints)
         return try testSend(url: url, secret: try secret.read())
+    }
+
+    // MARK: secrets at rest
+
+    /// Re-encrypts every drain secret under the current key (§5), while workers run: each is a
+    /// compare-and-swap, so a secret an admin changes meanwhile is left as the admin wrote it.
+    public func rotateSecrets() throws -> String {
+        guard let keys = try secretKeys else {
+            throw AdminError("secret-keys-file: rotate-secrets needs the keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE)")
+        }
+        var rotated = 0, current = 0, changed = 0
+        var unreadable: [String] = []
+        for (id, stored) in try store.storedSecrets() {
+            if SecretKeys.keyID(of: stored) == keys.current.id { current += 1; continue }
+            let plain: String
+            do { plain = try keys.open(stored) } catch { unreadable.append("\(id): \(error)"); continue }
+            if try store.replaceSecret(drainID: id, old: stored, new: keys.seal(plain)) { rotated += 1 } else { changed += 1 }
+        }
+        let summary = "re-encrypted \(rotated) secrets under key \(keys.current.id); \(current) already under it"
+            + (changed > 0 ? "; \(changed) changed meanwhile (left as the admin wrote them)" : "")
+        guard unreadable.isEmpty else {
+            throw AdminError("\(summary); \(unreadable.count) could not be decrypted: \(unreadable.joined(separator: "; "))", exitCode: 1)
+        }
+        return summary
+    }
+
+    /// The stored form of a secret, for psql users who call `drain_create`/`drain_update`
+    /// themselves: the plaintext stays on this machine; only the sealed text goes to SQL.
+    public func sealSecret(_ source: SecretSource) throws -> String {
+        guard let keys = try secretKeys else {
+            throw AdminError("secret-keys-file: seal-secret needs the keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE)")
+        }
+        if source.isGenerated { throw AdminError("secret: --generate-secret makes no sense here; give --secret-file or --secret-env") }
+        let secret = try source.read()
+        try Validate.secret(secret)
+        return keys.seal(secret)
     }
 
     static func nowTimestamp() -> String {

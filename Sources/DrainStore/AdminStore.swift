@@ -76,6 +76,16 @@ public final class AdminStore {
         return (row.requiredString("url"), row.requiredString("secret"))
     }
 
+    /// Every drain's stored secret (encrypted or not), for `rotate-secrets`.
+    public func storedSecrets() throws -> [(id: String, secret: String)] {
+        try db.query(SQL.Drains.allSecrets).rows.map { ($0.requiredString("id"), $0.requiredString("secret")) }
+    }
+
+    /// Replaces a stored secret with its re-encryption, only while it is still `old`.
+    public func replaceSecret(drainID: String, old: String, new: String) throws -> Bool {
+        try db.query(SQL.Drains.replaceSecret, [drainID, old, new]).rows.first?.bool("replaced") ?? false
+    }
+
     public func drain(id: String) throws -> DrainStatus? {
         try db.query(SQL.Drains.show, [id]).rows.first.map(Self.status)
     }

@@ -87,8 +87,8 @@ public final class DeliveryStore {
         self.workerName = workerName
     }
 
-    public func claim(limit: Int, leaseSeconds: Double) throws -> [ClaimedDrain] {
-        try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds]).rows.map {
+    public func claim(limit: Int, leaseSeconds: Double, excluding: [String] = []) throws -> [ClaimedDrain] {
+        try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds, PostgresArray(excluding)]).rows.map {
             ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
                          consecutiveFailures: $0.int("consecutive_failures") ?? 0,

@@ -46,6 +46,8 @@ enum SQL {
         static let precheckAccount = "select drain_precheck($1, $2, $3::boolean)"
         static let precheckDrain = "select drain_precheck($1::uuid, $2) as account"
         static let secretAndURL = "select url, secret from drains where id = $1::uuid"
+        static let allSecrets = "select id, secret from drains order by id"
+        static let replaceSecret = "select logdrain_replace_secret($1::uuid, $2, $3) as replaced"
 
         private static let statusColumns = """
             select id, account, name, url, enabled, disabled_reason, sampling_rate, consecutive_failures,
@@ -122,11 +124,12 @@ enum SQL {
         /// Claims up to $1 due drains for worker $2 with a lease of $3 seconds. Skips rows another
         /// worker is claiming right now; the token grows on every claim and fences later writes.
         /// `pending_lines` is the pending batch's size (its re-read must find exactly that many);
-        /// `filtering` says the new-drain rule (§2.8) still filters this drain's rows.
-        static let claim = PreparedStatement(name: "logdrain_claim_v2", sql: """
+        /// `filtering` says the new-drain rule (§2.8) still filters this drain's rows. Drains in
+        /// $4 are left to other workers (this one cannot decrypt their secrets).
+        static let claim = PreparedStatement(name: "logdrain_claim_v3", sql: """
             with due as (
                 select id from drains
-                where enabled and next_due_at <= now()
+                where enabled and next_due_at <= now() and not (id = any($4::uuid[]))
                 order by next_due_at
                 limit $1::int
                 for update skip locked

@@ -42,6 +42,10 @@ final class DatabaseLoop {
     private var nextHeartbeatAt = ContinuousClock.now
     private var retry = DatabaseRetry()
     private var stoppingSince: ContinuousClock.Instant?
+    /// Drains whose secret this worker cannot decrypt (a key it lacks), left to other workers
+    /// until the instant given: no attempt and no failure for them here (§5).
+    private var leftToOthers: [String: ContinuousClock.Instant] = [:]
+    static let leaveToOthersFor: Duration = .seconds(60)
 
     /// Claimed drains are read and sent a few at a time: 64 drains x 5000 lines read at once
     /// would hold every body twice (ours and curl's) at the peak.
@@ -134,10 +138,18 @@ final class DatabaseLoop {
 
     private func claimAndStart(_ db: DeliveryStore) throws {
         let room = config.concurrency - entries.count
-        let claimed = try db.claim(limit: room, leaseSeconds: config.lease)
+        let now = ContinuousClock.now
+        leftToOthers = leftToOthers.filter { $0.value > now }
+        var claimed = try db.claim(limit: room, leaseSeconds: config.lease, excluding: Array(leftToOthers.keys))
         metrics.add(.claims)
         // A full claim means more may be due: claim again at once; otherwise poll shortly.
         nextClaimAt = .now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
+        let unreadable = claimed.filter { !canReadSecret(of: $0) }
+        if !unreadable.isEmpty {
+            try db.releaseIdle(unreadable, intervalSeconds: 0)
+            let ids = Set(unreadable.map(\.id))
+            claimed.removeAll { ids.contains($0.id) }
+        }
         for drain in claimed {
             entries[drain.id] = Entry(drain: drain, machine: DrainDelivery(claim: .init(
                 samplingRate: drain.samplingRate, pendingLines: drain.pendingLines, filtering: drain.filtering)))
@@ -214,15 +226,39 @@ final class DatabaseLoop {
         }
     }
 
+    /// Whether this worker can decrypt the drain's secret; if not, logs the missing key once
+    /// and leaves the drain to others for a while.
+    private func canReadSecret(of drain: ClaimedDrain) -> Bool {
+        do {
+            _ = try SecretKeys.open(drain.secret, with: config.secretKeys)
+            return true
+        } catch {
+            logger.error("cannot decrypt the drain's secret; leaving it to workers that have the key",
+                         metadata: ["drain": "\(drain.id)", "key_id": "\(SecretKeys.keyID(of: drain.secret) ?? "-")",
+                                    "error": "\(error)"])
+            leftToOthers[drain.id] = .now + Self.leaveToOthersFor
+            return false
+        }
+    }
+
     /// Hands the batch to the HTTP loop, signed with the configuration its attempt started with.
     private func send(_ id: String) {
         guard var entry = entries[id], let attempt = entry.attempt, var batch = entry.batch else { return }
+        // Readable at the claim; a rotation to a key this worker lacks could intervene. Then
+        // nothing is sent and nothing counted: the lease expires and a worker with the key goes on.
+        guard let secret = try? SecretKeys.open(attempt.secret, with: config.secretKeys) else {
+            logger.error("cannot decrypt the drain's secret; leaving it to workers that have the key",
+                         metadata: ["drain": "\(id)", "key_id": "\(SecretKeys.keyID(of: attempt.secret) ?? "-")"])
+            leftToOthers[id] = .now + Self.leaveToOthersFor
+            entries.removeValue(forKey: id)
+            return
+        }
         nextTransferID += 1
         let body = batch.handOff()  // curl keeps the only copy while it is on the wire
         entry.batch = batch
         entries[id] = entry
         transfers[nextTransferID] = id
-        sends.post(DeliveryRequest.make(url: attempt.url, secret: attempt.secret, body: body,
+        sends.post(DeliveryRequest.make(url: attempt.url, secret: secret, body: body,
                                         deliveryID: attempt.deliveryID, attempt: attempt.attempt,
                                         timeout: config.deliveryTimeout), id: nextTransferID)
     }

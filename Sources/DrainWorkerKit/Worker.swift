@@ -42,6 +42,9 @@ public final class Worker {
         database.start()
         logger.info("worker started", metadata: ["worker": "\(config.name)", "concurrency": "\(config.concurrency)",
                                                  "lease": "\(config.lease)", "interval": "\(config.interval)"])
+        if config.secretKeys == nil {
+            logger.notice("no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): secrets are used as stored; drains with encrypted secrets are left to workers that have the key")
+        }
         HTTPLoop(client: client, sends: sends, completions: completions).run()
         finished.wait()
         logger.info("worker stopped", metadata: ["worker": "\(config.name)"])

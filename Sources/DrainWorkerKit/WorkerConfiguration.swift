@@ -16,11 +16,13 @@ public struct WorkerConfiguration: Sendable {
     public var metricsAddress: String?
     /// An explicit proxy for endpoint connections (`--proxy`/`DRAIN_PROXY`); nil: direct only.
     public var proxy: String?
+    /// Keys for secrets encrypted at rest (§5); nil: secrets are read as stored.
+    public var secretKeys: SecretKeys?
     public var deliveryTimeout: Double = 10
 
     public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
                 backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?,
-                proxy: String? = nil) {
+                proxy: String? = nil, secretKeys: SecretKeys? = nil) {
         self.databaseURL = databaseURL
         self.name = name
         self.concurrency = concurrency
@@ -31,5 +33,6 @@ public struct WorkerConfiguration: Sendable {
         self.allowPrivateEndpoints = allowPrivateEndpoints
         self.metricsAddress = metricsAddress
         self.proxy = proxy
+        self.secretKeys = secretKeys
     }
 }

@@ -217,3 +217,38 @@ struct MaintainCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     func run() throws { try perform(connection) { try $0.maintain(daysAhead: daysAhead, retentionDays: retentionDays) } }
 }
+
+struct RotateSecretsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-secrets", abstract: "Re-encrypt every drain secret under the current key.",
+        discussion: """
+            Put the new key on the first line of the keys file (keep the old ones below it), \
+            give the file to every worker, then run this: each secret is decrypted with whichever \
+            key it names and re-encrypted under the first, while workers keep delivering. Secrets \
+            stored unencrypted (before keys were configured) are encrypted too. Once it reports \
+            nothing left under an old key, that key can go from the file.
+
+            Example: drain-admin rotate-secrets --secret-keys-file /etc/logdrain/keys
+            """)
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws { try perform(connection) { try $0.rotateSecrets() } }
+}
+
+struct SealSecretCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal-secret", abstract: "Print a secret encrypted under the current key, for SQL.",
+        discussion: """
+            For psql users who call the SQL functions themselves: the plaintext never leaves \
+            this machine; pass the printed text as the secret argument of drain_create or \
+            drain_update. Needs no database.
+
+            Example:
+              drain-admin seal-secret --secret-file drain.secret --secret-keys-file /etc/logdrain/keys
+            """)
+    @OptionGroup var secret: SecretOptions
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        guard let source = try secret.source(required: true) else { return }
+        try perform(connection) { try $0.sealSecret(source) }
+    }
+}

@@ -1,9 +1,13 @@
+import Foundation
 import ArgumentParser
 import DrainAdminKit
 
 struct ConnectionOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL or conninfo (default: $DATABASE_URL, else libpq's PG* defaults).")
     var databaseURL: String?
+
+    @Option(help: ArgumentHelp("Keys that encrypt drain secrets at rest: one 'KEY_ID BASE64_OF_32_BYTES' a line, the first the current key (default: $DRAIN_SECRET_KEYS_FILE).", valueName: "path"))
+    var secretKeysFile: String?
 }
 
 struct EndpointOptions: ParsableArguments {
@@ -38,6 +42,8 @@ struct OutputOptions: ParsableArguments {
 func perform(_ connection: ConnectionOptions, _ endpoint: EndpointOptions? = nil,
              _ body: (Admin) throws -> String) throws {
     let admin = Admin(environment: AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint?.caFile,
-                                                    allowPrivateEndpoints: endpoint?.allowPrivateEndpoints ?? false))
+                                                    allowPrivateEndpoints: endpoint?.allowPrivateEndpoints ?? false,
+                                                    secretKeysFile: connection.secretKeysFile))
     print(try body(admin))
+    for notice in admin.notices { FileHandle.standardError.write(Data("drain-admin: \(notice)\n".utf8)) }
 }

@@ -17,7 +17,8 @@ struct DrainAdmin: ParsableCommand {
         subcommands: [MigrateCommand.self, AccountCommand.self, MemberCommand.self, CreateCommand.self,
                       ListCommand.self, ShowCommand.self, UpdateCommand.self, EnableCommand.self,
                       DisableCommand.self, TestCommand.self, DeleteCommand.self, IngestCommand.self,
-                      WorkersCommand.self, AuditCommand.self, MaintainCommand.self])
+                      WorkersCommand.self, AuditCommand.self, MaintainCommand.self, RotateSecretsCommand.self,
+                      SealSecretCommand.self])
 }
 
 // Errors are one line on stderr naming the problem; help and --version print as usual.

@@ -17,7 +17,8 @@ struct DrainWorkerCommand: ParsableCommand {
             are ignored (an address policy cannot see through a proxy it did not choose). \
             --proxy names a proxy explicitly; it is then the trusted egress.
 
-            Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, DRAIN_PROXY, LOG_LEVEL.
+            Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, DRAIN_PROXY, \
+            DRAIN_SECRET_KEYS_FILE, LOG_LEVEL.
 
             Example:
               DATABASE_URL=postgresql://logdrain@db/logdrain drain-worker --name worker-1 --concurrency 64
@@ -53,6 +54,9 @@ struct DrainWorkerCommand: ParsableCommand {
     @Option(help: "Serve Prometheus metrics on HOST:PORT.")
     var metricsAddress: String?
 
+    @Option(help: ArgumentHelp("Keys that decrypt drain secrets stored encrypted: one 'KEY_ID BASE64_OF_32_BYTES' a line (default: $DRAIN_SECRET_KEYS_FILE).", valueName: "path"))
+    var secretKeysFile: String?
+
     @Option(help: "Send endpoint requests through this proxy (http://HOST:PORT), the trusted egress (default: $DRAIN_PROXY; none).")
     var proxy: String?
 
@@ -64,6 +68,9 @@ struct DrainWorkerCommand: ParsableCommand {
         guard backoffMax >= backoffBase else { throw ValidationError("backoff-max: must be at least backoff-base (got \(backoffMax))") }
         if let ca = caFile ?? env("DRAIN_CA_FILE"), !FileManager.default.isReadableFile(atPath: ca) {
             throw ValidationError("ca-file: cannot read \(ca)")
+        }
+        if let path = secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE") {
+            do { _ = try SecretKeys.load(path: path) } catch { throw ValidationError(error.description) }
         }
         if let p = proxy ?? env("DRAIN_PROXY"), !(p.hasPrefix("http://") || p.hasPrefix("https://") || p.hasPrefix("socks5://")) {
             throw ValidationError("proxy: must be an http://, https:// or socks5:// URL (got \(p))")
@@ -84,7 +91,8 @@ struct DrainWorkerCommand: ParsableCommand {
             backoff: Backoff(base: backoffBase, cap: backoffMax),
             caFile: caFile ?? env("DRAIN_CA_FILE"),
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
-            metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"))
+            metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"),
+            secretKeys: try (secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE")).map { path throws(ValidationFailure) in try SecretKeys.load(path: path) })
         // A metrics client that hangs up mid-response must not kill the worker.
         signal(SIGPIPE, SIG_IGN)
         let stop = StopFlag()
