@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "Crypto", "HTTPClient"]),
+        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "Crypto", "HTTPClient", "Delivery"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DrainCore", "DrainStore", "Postgres", "HTTPClient", "Crypto"]),
     ],
     swiftLanguageModes: [.v6]

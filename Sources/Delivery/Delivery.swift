@@ -1,3 +1,4 @@
+import Foundation
 import DrainCore
 import HTTPClient
 
@@ -32,14 +33,23 @@ public enum DeliveryOutcome {
         }
     }
 
-    /// "HTTP 500" plus the start of the body, which usually says why.
+    /// "HTTP 500" plus the start of the body, which usually says why: printable ASCII only,
+    /// with URLs redacted and `name=value` values as `***`, since an endpoint may echo a token.
     static func describe(_ response: HTTPResponse) -> String {
         var text = "HTTP \(response.status)"
         if (300..<400).contains(response.status) { text += " (redirects are not followed)" }
-        let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
-            .unicodeScalars.map { $0.value < 0x20 ? " " : String($0) }.joined()
+        let snippet = safeSnippet(response.body.prefix(200))
         if !snippet.isEmpty { text += ": \(snippet)" }
         return text
+    }
+
+    static func safeSnippet(_ body: some Collection<UInt8>) -> String {
+        let printable = String(decoding: body.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: " ") }, as: UTF8.self)
+        return printable.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
+            if word.contains("://") { return URLRedaction.redact(String(word)) }
+            guard let eq = word.firstIndex(of: "="), eq != word.startIndex else { return String(word) }
+            return "\(word[..<eq])=***"
+        }.joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 }
 

@@ -23,8 +23,10 @@ public enum Validate {
         if !ok { throw ValidationFailure(field: "account", problem: "must be 1-63 characters of a-z, 0-9 and '-' (got \(JSONString.encode(name)))") }
     }
 
+    // Lengths count Unicode code points, as PostgreSQL's char_length does, so both sides of
+    // every rule agree on the same input.
     public static func drainName(_ name: String) throws(ValidationFailure) {
-        let n = name.count
+        let n = name.unicodeScalars.count
         if n < 1 || n > 100 { throw ValidationFailure(field: "name", problem: "must be 1-100 characters (got \(n))") }
         if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw ValidationFailure(field: "name", problem: "must not contain control characters")
@@ -32,7 +34,7 @@ public enum Validate {
     }
 
     public static func secret(_ secret: String) throws(ValidationFailure) {
-        let n = secret.count
+        let n = secret.unicodeScalars.count
         if n < minimumSecretLength {
             throw ValidationFailure(field: "secret", problem: "must be at least \(minimumSecretLength) characters (got \(n))")
         }

@@ -97,8 +97,14 @@ public final class DeliveryStore {
         }
     }
 
-    /// Session settings the worker's statements rely on: timestamps as ISO text in UTC.
-    public static let sessionSetup = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'"
+    /// Session settings the worker's statements rely on: timestamps as ISO text in UTC; and
+    /// bounds, so a statement stuck behind a lock or a forgotten transaction cannot hold a
+    /// worker's database side (or its locks) forever. 60 s is far above any statement's normal
+    /// time; a timed-out outcome stays queued and is written on the next try.
+    public static let sessionSetup = """
+        set timezone = 'UTC'; set datestyle = 'ISO, YMD';
+        set statement_timeout = '60s'; set idle_in_transaction_session_timeout = '60s'
+        """
 
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
     /// to send are absent from the result.

@@ -282,8 +282,8 @@ final class DatabaseLoop {
         outcomes.append(id)  // .advance or .record: both wait their turn for the database
     }
 
-    /// Writes queued outcomes in order. On a connection loss the outcome stays at the head of
-    /// the queue for the next try; a statement the database refuses for another reason is
+    /// Writes queued outcomes in order. On a connection loss (or a timeout, a deadlock) the
+    /// outcome stays at the head of the queue for the next try; a statement the database refuses for another reason is
     /// given up (its lease expires and the same batch is resent) rather than retried forever.
     private func recordOutcomes(_ db: DeliveryStore) throws {
         while !outcomes.isEmpty {
@@ -295,7 +295,7 @@ final class DatabaseLoop {
                 } else {
                     try record(id, db)
                 }
-            } catch let error as PostgresError where error.isConnectionLoss {
+            } catch let error as PostgresError where error.isTransient {
                 _ = update(id) { $0.machine.databaseUnavailable() }
                 entries[id]?.next = nil
                 outcomes.insert(id, at: 0)

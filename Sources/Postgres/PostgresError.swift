@@ -37,6 +37,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         return s.hasPrefix("08") || s == "57P01" || s == "57P02" || s == "57P03"
     }
 
+    /// True when trying the same statement again later may well succeed: a connection loss,
+    /// a statement cancelled by `statement_timeout` (57014), a serialization failure or a
+    /// deadlock (40001, 40P01).
+    public var isTransient: Bool {
+        isConnectionLoss || sqlState == "57014" || sqlState == "40001" || sqlState == "40P01"
+    }
+
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
     public var description: String {

@@ -39,7 +39,8 @@ final class ValidationTests: XCTestCase {
                        "https://http-inputs.splunk.example/services/collector/***")
         XCTAssertEqual(URLRedaction.redact("https://h.example/short/abcdefghijklmnopqrstu"), "https://h.example/short/abcdefghijklmnopqrstu")
         XCTAssertEqual(URLRedaction.redact("https://h.example"), "https://h.example")
-        XCTAssertEqual(URLRedaction.redact("https://h.example/?flag"), "https://h.example/?flag")
+        XCTAssertEqual(URLRedaction.redact("https://h.example/?flag"), "https://h.example/?***", "a bare ?TOKEN is a value")
+        XCTAssertEqual(URLRedaction.redact("https://h.example/in;sid=ab1;x/y?a=1&&b"), "https://h.example/in;sid=***;***/y?a=***&&***")
     }
 
     func testBackoff() {

@@ -94,10 +94,48 @@ final class RedactionParityTests: XCTestCase {
             "https://h.example/short/abcdefghijklmnopqrstu?flag&k=v",
             "https://h.example",
             "https://[::1]:9000/p/0123456789abcdef0?token=t",
+            "https://h.example/?0123456789abcdef",
+            "https://h.example/in;jsessionid=abc123;x/y?a=1&&b",
+            "https://h.example/a;/b;=c?=x&",
         ]
         for url in urls {
             let sql = try db.query("select logdrain_redact_url($1) as r", [url]).rows[0].string("r")
             XCTAssertEqual(sql, URLRedaction.redact(url), url)
+        }
+    }
+}
+
+/// The SQL functions psql users call refuse what drain-admin refuses, naming the same field.
+final class ValidationParityTests: XCTestCase {
+    func testSQLRefusesWhatSwiftRefuses() throws {
+        let h = try Harness.load()
+        let db = try h.connect()
+        let good = "https://h.example/in"
+        let secret = String(repeating: "s", count: 64)
+        let cases: [(name: String, url: String, secret: String, field: String)] = [
+            ("n", "https://h.example:70000/in", secret, "url"),
+            ("n", "https://h.example/" + String(repeating: "a", count: 2100), secret, "url"),
+            ("n", good, String(repeating: "s", count: 63) + "\n", "secret"),
+            ("n", good, String(repeating: "s", count: 40) + "\u{7}" + String(repeating: "s", count: 30), "secret"),
+            (String(repeating: "é", count: 100), good, secret, ""),   // 100 code points: allowed on both sides
+            (String(repeating: "é", count: 101), good, secret, "name"),
+        ]
+        for c in cases {
+            var swiftField = ""
+            do {
+                try Validate.drainName(c.name)
+                _ = try Validate.endpointURL(c.url)
+                try Validate.secret(c.secret)
+            } catch { swiftField = error.field }
+            var sqlField = ""
+            do {
+                try db.query("select logdrain_check_drain_fields($1, $2, $3, 1000)", [c.name, c.url, c.secret])
+            } catch let e as PostgresError {
+                XCTAssertEqual(e.sqlState, "22023", e.description)
+                sqlField = String(e.message.prefix { $0 != ":" })
+            }
+            XCTAssertEqual(swiftField, c.field, "Swift: \(c.url.prefix(40)) / \(c.name.prefix(5))")
+            XCTAssertEqual(sqlField, c.field, "SQL: \(c.url.prefix(40)) / \(c.name.prefix(5))")
         }
     }
 }
