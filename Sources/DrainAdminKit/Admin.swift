@@ -97,18 +97,22 @@ public final class Admin {
         return table(["ID", "NAME", "CREATED"], all.map { [String($0.id), $0.name, $0.createdAt] })
     }
 
-    public func addMember(account: String, email: String, role: String) throws -> String {
+    public func addMember(account: String, email: String, role: String, dbRole: String? = nil) throws -> String {
         try Validate.email(email)
         try Validate.role(role)
-        try store.addMember(account: account, email: email, role: role)
-        return "\(email.lowercased()) is now \(role) of \(account)"
+        if let dbRole, dbRole.isEmpty || dbRole.count > 63 {
+            throw AdminError("db-role: must be the name of a login role (1-63 characters)")
+        }
+        try store.addMember(account: account, email: email, role: role, dbRole: dbRole)
+        return "\(email.lowercased()) is now \(role) of \(account)" + (dbRole.map { ", acting through login role \($0)" } ?? "")
     }
 
     public func listMembers(account: String, json: Bool) throws -> String {
         let all = try store.members(account: account)
         if json {
             return JSONOutput.array(all.map { .object([("email", .string($0.email)), ("role", .string($0.role)),
-                                                        ("created_at", .string($0.createdAt))]) }).render()
+                                                        ("created_at", .string($0.createdAt)),
+                                                        ("db_role", .string($0.dbRole))]) }).render()
         }
         return table(["EMAIL", "ROLE", "ADDED"], all.map { [$0.email, $0.role, $0.createdAt] })
     }

@@ -25,13 +25,14 @@ public final class AdminStore {
         try db.query(SQL.Accounts.idByName, [name]).rows.first?.int64("id")
     }
 
-    public func addMember(account: String, email: String, role: String) throws {
-        try db.query(SQL.Members.add, [account, email, role])
+    public func addMember(account: String, email: String, role: String, dbRole: String? = nil) throws {
+        try db.query(SQL.Members.add, [account, email, role, dbRole])
     }
 
     public func members(account: String) throws -> [Member] {
         try db.query(SQL.Members.list, [account]).rows.map {
-            Member(email: $0.requiredString("email"), role: $0.requiredString("role"), createdAt: $0.requiredString("created_at"))
+            Member(email: $0.requiredString("email"), role: $0.requiredString("role"), createdAt: $0.requiredString("created_at"),
+                   dbRole: $0.string("db_role"))
         }
     }
 

@@ -9,6 +9,8 @@ public struct Member: Sendable, Equatable {
     public let email: String
     public let role: String
     public let createdAt: String
+    /// The login role whose sessions act as this member (§5), if linked.
+    public let dbRole: String?
 }
 
 public struct DrainStatus: Sendable {

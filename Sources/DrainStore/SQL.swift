@@ -25,13 +25,15 @@ enum SQL {
     enum Accounts {
         static let create = "select id, name, logdrain_rfc3339(created_at) as created_at from account_create($1)"
         static let list = "select id, name, logdrain_rfc3339(created_at) as created_at from accounts order by name"
-        static let idByName = "select id from accounts where name = $1"
+        /// Through a SECURITY DEFINER function: a producer (`ingest`) maps a name to the id it
+        /// writes without reading the accounts table. Unknown names come back NULL.
+        static let idByName = "select logdrain_account_id_or_null($1) as id"
     }
 
     enum Members {
-        static let add = "select member_add($1, $2, $3)"
+        static let add = "select member_add($1, $2, $3, $4)"
         static let list = """
-            select u.email, m.role, logdrain_rfc3339(m.created_at) as created_at
+            select u.email, m.role, logdrain_rfc3339(m.created_at) as created_at, u.db_role
             from memberships m join users u on u.id = m.user_id
             where m.account_id = logdrain_account_id($1) order by u.email
             """
@@ -45,7 +47,7 @@ enum SQL {
         static let delete = "select drain_delete($1::uuid, $2)"
         static let precheckAccount = "select drain_precheck($1, $2, $3::boolean)"
         static let precheckDrain = "select drain_precheck($1::uuid, $2) as account"
-        static let secretAndURL = "select url, secret from drains where id = $1::uuid"
+        static let secretAndURL = "select url, secret from drain_endpoint($1::uuid)"
         static let allSecrets = "select id, secret from drains order by id"
         static let replaceSecret = "select logdrain_replace_secret($1::uuid, $2, $3) as replaced"
 
@@ -63,7 +65,7 @@ enum SQL {
         static let listAccount = statusColumns + " where account_id = logdrain_account_id($1) order by created_at"
         static let recentAttempts = """
             select delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, logdrain_rfc3339(at) as at
-            from delivery_attempts where drain_id = $1::uuid order by at desc limit 10
+            from drain_attempts where drain_id = $1::uuid order by at desc limit 10
             """
     }
 
@@ -71,7 +73,7 @@ enum SQL {
         static let list = """
             select e.id, e.actor, e.action, e.drain_id, e.before::text as before, e.after::text as after,
                    logdrain_rfc3339(e.at) as at
-            from audit_events e where e.account_id = logdrain_account_id($1) order by e.id
+            from account_audit e where e.account_id = logdrain_account_id($1) order by e.id
             """
     }
 

@@ -46,8 +46,12 @@ struct MemberCommand: ParsableCommand {
         @Argument(help: "Account name.") var account: String
         @Argument(help: "The user's email address.") var email: String
         @Option(help: "admin or member.") var role: String
+        @Option(help: "Link the member to this PostgreSQL login role: its sessions may act (--as) only as this member.")
+        var dbRole: String?
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.addMember(account: account, email: email, role: role) } }
+        func run() throws {
+            try perform(connection) { try $0.addMember(account: account, email: email, role: role, dbRole: dbRole) }
+        }
     }
 
     struct List: ParsableCommand {
