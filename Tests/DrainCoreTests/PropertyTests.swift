@@ -7,6 +7,11 @@ import XCTest
 /// encoder writes always parses back to the same values, the ingest parser never crashes on
 /// mangled input, and redaction never lets a planted token through.
 final class PropertyTests: XCTestCase {
+    /// `PROPERTY_SCALE=N` multiplies every test's case count (deploy/fuzz.sh runs long); the
+    /// test command runs scale 1. `PROPERTY_SEED` changes the inputs.
+    static let scale = Int(ProcessInfo.processInfo.environment["PROPERTY_SCALE"] ?? "") ?? 1
+    static let seed = UInt64(ProcessInfo.processInfo.environment["PROPERTY_SEED"] ?? "") ?? 0
+
     /// SplitMix64: small, seedable, good enough to spread inputs.
     struct Generator: RandomNumberGenerator {
         var state: UInt64
@@ -36,8 +41,8 @@ final class PropertyTests: XCTestCase {
     }
 
     func testEncoderOutputParsesBackToTheSameValues() throws {
-        var g = Generator(state: 7)
-        for _ in 0..<3000 {
+        var g = Generator(state: 7 &+ Self.seed)
+        for _ in 0..<(3000 * Self.scale) {
             var expected: [String: String] = ["timestamp": "2026-01-01T00:00:00.000Z"]
             var writer = NDJSONWriter()
             writer.beginLine()
@@ -60,10 +65,10 @@ final class PropertyTests: XCTestCase {
     }
 
     func testIngestParserNeverCrashesOnMangledLines() {
-        var g = Generator(state: 11)
+        var g = Generator(state: 11 &+ Self.seed)
         let valid = Array(#"{"timestamp": "2026-01-01T00:00:00Z", "message": "m \"q\" \u00e9", "level": "info", "fal_app_name": "a"}"#.utf8)
         var accepted = 0
-        for _ in 0..<20000 {
+        for _ in 0..<(20000 * Self.scale) {
             var line = valid
             for _ in 0..<Int.random(in: 1...4, using: &g) {
                 let i = Int.random(in: 0..<line.count, using: &g)
@@ -76,13 +81,13 @@ final class PropertyTests: XCTestCase {
             }
             if (try? IngestLine.parse(line)) != nil { accepted += 1 }
         }
-        XCTAssertLessThan(accepted, 20000, "mangling must be noticed at least sometimes")
+        XCTAssertLessThan(accepted, 20000 * Self.scale, "mangling must be noticed at least sometimes")
     }
 
     func testRedactionNeverShowsAPlantedToken() {
-        var g = Generator(state: 13)
+        var g = Generator(state: 13 &+ Self.seed)
         let token = "TOKEN0123456789x"
-        for _ in 0..<5000 {
+        for _ in 0..<(5000 * Self.scale) {
             let host = ["logs.example.com", "h.example:8443", "[2001:db8::1]:9000"].randomElement(using: &g)!
             var url = "https://"
             if Bool.random(using: &g) { url += "user:\(token)@" }
