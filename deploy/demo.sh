@@ -114,6 +114,13 @@ if [[ ! -s "$RUN/secret" ]]; then
 else
   echo "[demo] reusing $RUN/secret"
 fi
+# Secrets at rest (DESIGN §5): drain-admin and the workers share this key file; PostgreSQL
+# stores only the encrypted secret (see `select secret from drains`).
+if [[ ! -s "$RUN/secret-keys" ]]; then
+  (umask 077 && printf 'demo-k1 %s\n' "$(openssl rand -base64 32)" >"$RUN/secret-keys")
+  echo "[demo] generated $RUN/secret-keys (key demo-k1)"
+fi
+export DRAIN_SECRET_KEYS_FILE="$RUN/secret-keys"
 
 phase "HTTPS receiver"
 PREV_PORT="$(cat "$RUN/receiver.port" 2>/dev/null || true)"
@@ -206,6 +213,8 @@ else
   if [[ "$DRAIN_ENABLED" != true ]]; then
     "$ADMIN" enable "$DRAIN_ID" --as "$ADMIN_EMAIL"
   fi
+  # A drain from a run before the key file existed holds its secret as given: encrypt it now.
+  "$ADMIN" rotate-secrets || echo "[demo] rotate-secrets reported a problem (see above)"
 fi
 
 phase "$WORKERS workers"
