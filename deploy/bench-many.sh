@@ -62,7 +62,7 @@ sleep 3
 claim_ms=$(python3 - <<'PY'
 import re
 src = open("Sources/DrainStore/SQL.swift").read()
-import re as _re; sql = _re.split(r"static let claim = PreparedStatement\(name: \"[^\"]+\", sql: \"\"\"", src)[1].split(chr(34)*3 + ")")[0]
+sql = src.split("static let claim = ")[1].split('body: """')[1].split('""")')[0]
 print(sql.replace("$1::int", "64").replace("$2", "'probe'").replace("$3::float8", "0.001").replace("$4::uuid[]", "'{}'::uuid[]"))
 PY
 )

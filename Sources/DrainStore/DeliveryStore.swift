@@ -88,7 +88,7 @@ public final class DeliveryStore {
     }
 
     public func claim(limit: Int, leaseSeconds: Double, excluding: [String] = []) throws -> [ClaimedDrain] {
-        try db.query(SQL.Delivery.claim, [limit, workerName, leaseSeconds, PostgresArray(excluding)]).rows.map {
+        try db.query(SQL.Delivery.claim.call, [limit, workerName, leaseSeconds, PostgresArray(excluding)]).rows.map {
             ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
                          consecutiveFailures: $0.int("consecutive_failures") ?? 0,
@@ -203,7 +203,7 @@ public final class DeliveryStore {
     /// the answer lost its lease and must not be sent.
     public func beginAttempts(_ items: [(drain: ClaimedDrain, batch: Batch)]) throws -> [String: StartedAttempt] {
         guard !items.isEmpty else { return [:] }
-        let result = try db.query(SQL.Delivery.beginAttempts, [
+        let result = try db.query(SQL.Delivery.beginAttempts.call, [
             PostgresArray(items.map(\.drain.id)), PostgresArray(items.map(\.drain.leaseToken)),
             PostgresArray(items.map(\.batch.endXact)), PostgresArray(items.map(\.batch.endID)),
             PostgresArray(items.map(\.batch.lines)),
@@ -218,7 +218,7 @@ public final class DeliveryStore {
     /// secret, or nil when the drain was disabled or the lease lost (record the success alone).
     public func advance(drain: ClaimedDrain, batch: Batch, attempt: StartedAttempt, status: Int, seconds: Double,
                         next: Batch, leaseSeconds: Double) throws -> StartedAttempt? {
-        let result = try db.query(SQL.Delivery.advance, [
+        let result = try db.query(SQL.Delivery.advance.call, [
             drain.id, drain.leaseToken, attempt.deliveryID, next.endXact, next.endID, next.lines, leaseSeconds,
             attempt.attempt, batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
         ])
@@ -228,7 +228,7 @@ public final class DeliveryStore {
     /// Passes rows the new-drain rule drops, at most `SQL.Delivery.filterScanRows` of them.
     public func skipFiltered(_ drain: ClaimedDrain) throws -> FilterSkip {
         let limit = SQL.Delivery.filterScanRows
-        let row = try db.query(SQL.Delivery.skipFiltered, [drain.id, drain.leaseToken, limit]).rows[0]
+        let row = try db.query(SQL.Delivery.skipFiltered.call, [drain.id, drain.leaseToken, limit]).rows[0]
         let scanned = row.int("scanned") ?? 0
         let foundKept = row.bool("found_kept") ?? false
         return FilterSkip(passed: row.int("passed") ?? 0, moreToScan: !foundKept && scanned >= limit)
@@ -236,12 +236,12 @@ public final class DeliveryStore {
 
     /// Drops a pending batch whose rows are gone and counts them as the drain's gap.
     public func dropPendingBatch(_ drain: ClaimedDrain, missingLines: Int) throws {
-        try db.query(SQL.Delivery.dropPendingBatch, [drain.id, drain.leaseToken, missingLines])
+        try db.query(SQL.Delivery.dropPendingBatch.call, [drain.id, drain.leaseToken, missingLines])
     }
 
     public func releaseIdle(_ drains: some Collection<ClaimedDrain>, intervalSeconds: Double) throws {
         guard !drains.isEmpty else { return }
-        try db.query(SQL.Delivery.releaseIdle, [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken)), intervalSeconds])
+        try db.query(SQL.Delivery.releaseIdle.call, [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken)), intervalSeconds])
     }
 
     /// Records an outcome atomically. Returns false when the lease was lost (the write matched
@@ -251,12 +251,12 @@ public final class DeliveryStore {
                        nextDueAfterSuccess: Double) throws -> Bool {
         switch result {
         case .success(let status, let seconds):
-            return try db.query(SQL.Delivery.recordSuccess, [
+            return try db.query(SQL.Delivery.recordSuccess.call, [
                 drain.id, drain.leaseToken, attempt.deliveryID, nextDueAfterSuccess, attempt.attempt,
                 batch.lines, batch.bytes, status, Int(seconds * 1000), workerName,
             ]).rowCount == 1
         case .failure(let status, let error, let delay, let seconds):
-            return try db.query(SQL.Delivery.recordFailure, [
+            return try db.query(SQL.Delivery.recordFailure.call, [
                 drain.id, drain.leaseToken, attempt.deliveryID, delay, String(error.prefix(500)), attempt.attempt,
                 batch.lines, batch.bytes, status, Int(seconds * 1000), workerName, attempt.configVersion,
             ]).rowCount == 1

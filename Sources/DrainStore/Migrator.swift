@@ -24,6 +24,11 @@ public enum Migrator {
             }
             applied.append(m.version)
         }
+        // The worker's writes, from SQL.swift (their one home), as SECURITY DEFINER functions.
+        let schema = try db.query(SQL.Migrations.quotedSchema).rows[0].requiredString("schema")
+        try db.transaction {
+            for function in SQL.Delivery.workerFunctions { try db.execute(script: function.ddl(schema: schema)) }
+        }
         // Producers never meet a missing partition: keep the coming days ready.
         try db.query(SQL.Maintenance.ensurePartitions, [7])
         return applied

@@ -14,6 +14,7 @@ enum SQL {
             """
         static let applied = "select version from schema_migrations order by version"
         static let record = "insert into schema_migrations (version) values ($1)"
+        static let quotedSchema = "select quote_ident(current_schema()) as schema"
     }
 
     enum Maintenance {
@@ -128,7 +129,8 @@ enum SQL {
         /// `pending_lines` is the pending batch's size (its re-read must find exactly that many);
         /// `filtering` says the new-drain rule (§2.8) still filters this drain's rows. Drains in
         /// $4 are left to other workers (this one cannot decrypt their secrets).
-        static let claim = PreparedStatement(name: "logdrain_claim_v3", sql: """
+        static let claim = WorkerFunction(name: "logdrain_worker_claim", arguments: ["int", "text", "float8", "uuid[]"],
+                                                returns: "table (id uuid, account_id bigint, url text, secret text, sampling_rate integer, lease_token bigint, consecutive_failures integer, config_version bigint, pending_lines integer, filtering boolean)", body: """
             with due as (
                 select id from drains
                 where enabled and next_due_at <= now() and not (id = any($4::uuid[]))
@@ -226,7 +228,8 @@ enum SQL {
         /// $3 rows. Once it has seen every row below the oldest running transaction and that is
         /// past the creation snapshot, no later row can be filtered: the filter goes. Returns
         /// how many rows it passed and whether it stopped at a kept row.
-        static let skipFiltered = PreparedStatement(name: "logdrain_skipFiltered", sql: """
+        static let skipFiltered = WorkerFunction(name: "logdrain_worker_skip_filtered", arguments: ["uuid", "bigint", "int"],
+                                                returns: "table (passed bigint, found_kept boolean, scanned bigint, updated boolean)", body: """
             with d as (
                 select * from drains where id = $1::uuid and lease_token = $2::bigint and enabled
                   and start_snapshot is not null and batch_end_xact is null
@@ -264,7 +267,8 @@ enum SQL {
 
         /// A pending batch whose rows are gone (retention, or by hand): drop it, count the
         /// missing lines as the drain's gap (§2.14), and let the next read start a new batch.
-        static let dropPendingBatch = PreparedStatement(name: "logdrain_dropPendingBatch", sql: """
+        static let dropPendingBatch = WorkerFunction(name: "logdrain_worker_drop_pending_batch", arguments: ["uuid", "bigint", "int"],
+                                                returns: "void", body: """
             update drains d set batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
                 batch_attempts = 0, batch_lines = null,
                 gap_lines = d.gap_lines + $3::int, last_gap_at = now()
@@ -277,7 +281,8 @@ enum SQL {
         /// statement, so the drain keeps flowing without a new claim. Only while the drain is
         /// enabled and the read-ahead batch fits its current sampling rate (§2.8 of the issue:
         /// a lowered rate applies to a batch already read ahead).
-        static let advance = PreparedStatement(name: "logdrain_advance_v2", sql: """
+        static let advance = WorkerFunction(name: "logdrain_worker_advance", arguments: ["uuid", "bigint", "uuid", "xid8", "bigint", "int", "float8", "int", "int", "bigint", "int", "int", "text"],
+                                                returns: "table (batch_delivery_id uuid, url text, secret text, config_version bigint)", body: """
             with upd as (
                 update drains d set \(batchDelivered),
                     batch_end_xact = $4::xid8, batch_end_id = $5::bigint, batch_lines = $6::int,
@@ -300,7 +305,8 @@ enum SQL {
         /// Fixes each batch's end at its first attempt (kept on retries) and counts the attempt,
         /// for drains still leased and enabled: a drain disabled or deleted since its claim sends
         /// nothing new. Returns the URL, secret and configuration version to send with now.
-        static let beginAttempts = PreparedStatement(name: "logdrain_beginAttempts_v2", sql: """
+        static let beginAttempts = WorkerFunction(name: "logdrain_worker_begin_attempts", arguments: ["uuid[]", "bigint[]", "text[]", "bigint[]", "int[]"],
+                                                returns: "table (id uuid, batch_delivery_id uuid, batch_attempts integer, url text, secret text, config_version bigint)", body: """
             update drains d set
                 batch_end_xact = coalesce(d.batch_end_xact, v.end_xact::xid8),
                 batch_end_id = coalesce(d.batch_end_id, v.end_id),
@@ -315,7 +321,8 @@ enum SQL {
             """)
 
         /// Drains with nothing to send: release the lease, due again after the interval ($3 s).
-        static let releaseIdle = PreparedStatement(name: "logdrain_releaseIdle", sql: """
+        static let releaseIdle = WorkerFunction(name: "logdrain_worker_release", arguments: ["uuid[]", "bigint[]", "float8"],
+                                                returns: "void", body: """
             update drains d set lease_owner = null, lease_expires_at = null,
                 next_due_at = now() + make_interval(secs => $3::float8)
             from unnest($1::uuid[], $2::bigint[]) as v(id, token)
@@ -324,7 +331,8 @@ enum SQL {
 
         /// A 2xx: the cursor moves to the batch end, the counter resets, and the attempt is kept
         /// in the ring of recent attempts. All or nothing, and only under the same lease token.
-        static let recordSuccess = PreparedStatement(name: "logdrain_recordSuccess_v2", sql: """
+        static let recordSuccess = WorkerFunction(name: "logdrain_worker_record_success", arguments: ["uuid", "bigint", "uuid", "float8", "int", "int", "bigint", "int", "int", "text"],
+                                                returns: "table (drain_id uuid)", body: """
             with upd as (
                 update drains d set \(batchDelivered),
                     batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
@@ -340,12 +348,17 @@ enum SQL {
             returning drain_id
             """)
 
+        /// The worker's writes to drains, as SECURITY DEFINER functions (`migrate` creates them).
+        static let workerFunctions = [claim, skipFiltered, dropPendingBatch, advance, beginAttempts, releaseIdle,
+                                      recordSuccess, recordFailure]
+
         /// A failure: keep the error, schedule the retry ($4 s), and count it — only while the
         /// drain is enabled and still has the URL and secret it was sent with ($12, §2.15); on
         /// the 5th in a row disable the drain with reason 'failures' (audited). One statement.
         /// A failure that does not count is kept in the history only, and the retry is due at
         /// once (with the new configuration).
-        static let recordFailure = PreparedStatement(name: "logdrain_recordFailure_v2", sql: """
+        static let recordFailure = WorkerFunction(name: "logdrain_worker_record_failure", arguments: ["uuid", "bigint", "uuid", "float8", "text", "int", "int", "bigint", "int", "int", "text", "bigint"],
+                                                returns: "table (id uuid, enabled boolean, consecutive_failures integer, auto_disabled boolean)", body: """
             with cur as (
                 select d.id, d.enabled and d.config_version = $12::bigint as counts,
                        d.consecutive_failures + 1 >= \(FailurePolicy.disableAfter) as last_straw

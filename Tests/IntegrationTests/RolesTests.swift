@@ -67,6 +67,8 @@ final class RolesTests: XCTestCase {
 
         let db = try PostgresConnection(conninfo: url(as: role))
         assertRefused(db, "update drains set url = 'https://evil.example/' where id = $1::uuid", [id])
+        assertRefused(db, "update drains set next_due_at = now() where id = $1::uuid", [id])
+        assertRefused(db, "insert into audit_events (actor, action) values ('w', 'forged')")
         assertRefused(db, "update drains set enabled = true where id = $1::uuid", [failing])
         assertRefused(db, "update drains set disabled_reason = 'manual', enabled = false where id = $1::uuid", [id])
         assertRefused(db, "delete from drains where id = $1::uuid", [id])
