@@ -35,13 +35,6 @@ public struct Batch: Sendable {
         self.endID = endID
     }
 
-    /// The same batch without its bytes (for positions and counts).
-    public func withoutBody() -> Batch {
-        var copy = self
-        copy.body = []
-        return copy
-    }
-
     /// Returns the body and drops this copy of it.
     public mutating func handOff() -> [UInt8] {
         defer { body = [] }
