@@ -138,7 +138,8 @@ language sql stable security definer as $$
         where m.account_id = p_account_id and u.db_role = session_user)
 $$;
 
-create or replace view drain_status as
+-- security_barrier: a member's own conditions never run on rows the filter hides.
+create or replace view drain_status with (security_barrier) as
 select d.id, a.name as account, d.account_id, d.name, logdrain_redact_url(d.url) as url,
        d.enabled, d.disabled_reason, d.sampling_rate, d.consecutive_failures,
        d.last_success_at, d.last_failure_at, d.last_error, d.last_attempt_at, d.created_at, d.updated_at,
@@ -156,14 +157,15 @@ left join lateral (
 ) oldest on true
 where logdrain_visible_account(d.account_id);
 
-create view drain_attempts as
+create view drain_attempts with (security_barrier) as
 select a.* from delivery_attempts a join drains d on d.id = a.drain_id
 where logdrain_visible_account(d.account_id);
 
-create view account_audit as
+create view account_audit with (security_barrier) as
 select e.* from audit_events e where logdrain_visible_account(e.account_id);
 
--- A drain's URL and stored secret for a test send, to members of its account (or operators).
+-- A drain's URL and stored secret for a test send: to operators, and to the admins of its
+-- account (a read-only member sees the redacted URL in drain_status, never the secret).
 create function drain_endpoint(p_drain uuid) returns table (url text, secret text)
 language plpgsql stable as $$
 declare
@@ -172,6 +174,11 @@ begin
     select account_id into v_account from drains where id = p_drain;
     if not found or not logdrain_visible_account(v_account) then
         raise exception 'drain: no drain with id %', p_drain using errcode = 'P0002';
+    end if;
+    if not logdrain_is_operator_session() and not exists (
+        select 1 from memberships m join users u on u.id = m.user_id
+        where m.account_id = v_account and u.db_role = session_user and m.role = 'admin') then
+        raise exception 'permission denied: only an admin of the account may test its endpoint' using errcode = '42501';
     end if;
     return query select d.url, d.secret from drains d where d.id = p_drain;
 end $$;

@@ -69,6 +69,9 @@ public struct DrainDelivery: Sendable {
     public private(set) var state: State = .claimed
     public private(set) var claim: Claim
     private var skipSteps = 0
+    /// The batch in hand ended at a limit (the sampling rate or the byte cap), so more lines
+    /// may be waiting behind it.
+    private var batchFull = false
 
     public init(claim: Claim) {
         self.claim = claim
@@ -102,14 +105,16 @@ public struct DrainDelivery: Sendable {
         return .read
     }
 
-    /// The read came back with `lines` lines (nil: nothing readable).
-    public mutating func read(lines: Int?) -> Action {
+    /// The read came back with `lines` lines (nil: nothing readable); `cutByBytes` when the
+    /// byte cap, not the sampling rate or the end of the rows, ended the batch.
+    public mutating func read(lines: Int?, cutByBytes: Bool = false) -> Action {
         guard state == .reading else { return unexpected("read") }
         if let pending = claim.pendingLines, (lines ?? 0) != pending {
             state = .droppingPendingBatch
             return .dropPendingBatch(missingLines: max(pending - (lines ?? 0), 0))
         }
         guard let lines, lines > 0 else { return release(dueNow: false) }
+        batchFull = cutByBytes || lines >= claim.samplingRate
         state = .starting(lines: lines)
         return .beginAttempt
     }
@@ -131,7 +136,7 @@ public struct DrainDelivery: Sendable {
             return [.finish]
         }
         state = .sending(lines: lines, attempt: attempt, readAhead: .none)
-        return wantsReadAhead(lines: lines, allowed: readAheadAllowed) ? [.send, .readAhead] : [.send]
+        return wantsReadAhead(allowed: readAheadAllowed) ? [.send, .readAhead] : [.send]
     }
 
     /// The batch after the one on the wire was read (`lines`, nil when nothing was readable).
@@ -142,13 +147,13 @@ public struct DrainDelivery: Sendable {
 
     /// The endpoint answered, or the exchange failed.
     public mutating func responded(_ result: DeliveryResult, stopping: Bool) -> Action {
-        guard case .sending(let lines, let attempt, let readAhead) = state else { return unexpected("responded") }
+        guard case .sending(_, let attempt, let readAhead) = state else { return unexpected("responded") }
         if result.isSuccess, case .ready = readAhead, !stopping {
             state = .advancing(result)
             return .advance
         }
         // More waiting (a full batch, or a retried one that held newer lines back): due at once.
-        let more = result.isSuccess && (lines >= claim.samplingRate || attempt > 1)
+        let more = result.isSuccess && (batchFull || attempt > 1)
         state = .recording(result, dueNow: more)
         return .record
     }
@@ -156,14 +161,15 @@ public struct DrainDelivery: Sendable {
     /// The advance statement ran: `attempt` is the next batch's (always 1), or nil when it did
     /// not apply (lease lost, drain disabled, the read-ahead batch over a lowered sampling rate):
     /// then the 2xx is recorded on its own.
-    public mutating func advanced(nextLines: Int, attempt: Int?, readAheadAllowed: Bool) -> [Action] {
+    public mutating func advanced(nextLines: Int, nextCutByBytes: Bool = false, attempt: Int?, readAheadAllowed: Bool) -> [Action] {
         guard case .advancing(let result) = state else { return [unexpected("advanced")] }
         guard let attempt else {
             state = .recording(result, dueNow: true)
             return [.record]
         }
+        batchFull = nextCutByBytes || nextLines >= claim.samplingRate
         state = .sending(lines: nextLines, attempt: attempt, readAhead: .none)
-        return wantsReadAhead(lines: nextLines, allowed: readAheadAllowed) ? [.send, .readAhead] : [.send]
+        return wantsReadAhead(allowed: readAheadAllowed) ? [.send, .readAhead] : [.send]
     }
 
     /// The outcome was written (`kept`), or matched nothing because the lease was lost.
@@ -221,8 +227,8 @@ public struct DrainDelivery: Sendable {
         return false
     }
 
-    private func wantsReadAhead(lines: Int, allowed: Bool) -> Bool {
-        allowed && !claim.filtering && lines >= claim.samplingRate
+    private func wantsReadAhead(allowed: Bool) -> Bool {
+        allowed && !claim.filtering && batchFull
     }
 
     private mutating func release(dueNow: Bool) -> Action {

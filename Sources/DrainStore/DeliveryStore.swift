@@ -26,13 +26,18 @@ public struct Batch: Sendable {
     public let lines: Int
     public let endXact: String
     public let endID: Int64
+    /// The byte cap ended the batch (more lines may be waiting though it holds fewer than the
+    /// sampling rate): the encoder cut it, or it is so large that the read's own cut near
+    /// 4 MiB probably did.
+    public let cutByBytes: Bool
 
-    public init(body: [UInt8], lines: Int, endXact: String, endID: Int64) {
+    public init(body: [UInt8], lines: Int, endXact: String, endID: Int64, cutByBytes: Bool = false) {
         self.body = body
         self.bytes = body.count
         self.lines = lines
         self.endXact = endXact
         self.endID = endID
+        self.cutByBytes = cutByBytes || body.count >= WireLimits.maxBatchBytes / 2
     }
 
     /// Returns the body and drops this copy of it.
@@ -166,6 +171,7 @@ public final class DeliveryStore {
         var timestamp: [UInt8] = []
         timestamp.reserveCapacity(32)
         var included = 0
+        var cut = false
         for (_, _, row) in rows {
             let lineStart = writer.bytes.count
             writer.beginLine()
@@ -184,12 +190,13 @@ public final class DeliveryStore {
             // unless it is the batch's only line.
             if writer.bytes.count > WireLimits.maxBatchBytes && writer.lineCount > 1 {
                 writer.removeLastLine(startingAt: lineStart)
+                cut = true
                 break
             }
             included += 1
         }
         let last = rows[included - 1]
-        return Batch(body: writer.bytes, lines: writer.lineCount, endXact: String(last.xact), endID: last.id)
+        return Batch(body: writer.bytes, lines: writer.lineCount, endXact: String(last.xact), endID: last.id, cutByBytes: cut)
     }
 
     /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from

@@ -202,14 +202,16 @@ enum SQL {
                    b.fal_endpoint, b.fal_node_id, b.fal_worker_id, b.fal_source, b.fal_isolate_source
             """
 
-        /// The next batch of each claimed, still enabled drain ($1 ids, $2 tokens): a pending
-        /// batch is re-read exactly, a new one starts after the cursor. No outer ORDER BY:
+        /// The next batch of each claimed drain ($1 ids, $2 tokens): a pending batch is re-read
+        /// exactly, a new one starts after the cursor. A drain disabled since its claim is read
+        /// too (so its pending batch is never mistaken for one whose rows are gone); beginning
+        /// its attempt then refuses it. No outer ORDER BY:
         /// the caller checks each drain's rows are in (xact_id, id) order. `ts` comes as ISO
         /// text in UTC (the worker's session settings).
         static let readBatches = PreparedStatement(name: "logdrain_readBatches_v2", sql: """
             select \(batchColumns)
             from unnest($1::uuid[], $2::bigint[]) as v(id, token)
-            join drains d on d.id = v.id and d.lease_token = v.token and d.enabled
+            join drains d on d.id = v.id and d.lease_token = v.token
             cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)", pendingEnd: true))) b
             """)
 
@@ -258,7 +260,7 @@ enum SQL {
                              and (select count(*) from scanned) < $3::int
                              and pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax(dr.start_snapshot)
                         then null else dr.start_snapshot end
-                from d where dr.id = d.id
+                from d where dr.id = d.id and dr.lease_token = $2::bigint and dr.batch_end_xact is null
                 returning dr.id
             )
             select (select count(*) from passed) as passed, exists (select 1 from first_kept) as found_kept,
@@ -272,7 +274,7 @@ enum SQL {
             update drains d set batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
                 batch_attempts = 0, batch_lines = null,
                 gap_lines = d.gap_lines + $3::int, last_gap_at = now()
-            where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_end_xact is not null
+            where d.id = $1::uuid and d.lease_token = $2::bigint and d.batch_end_xact is not null and d.enabled
             """)
 
         /// A 2xx for the pending batch ($3) of a drain that has the next batch read already:
@@ -363,6 +365,7 @@ enum SQL {
                 select d.id, d.enabled and d.config_version = $12::bigint as counts,
                        d.consecutive_failures + 1 >= \(FailurePolicy.disableAfter) as last_straw
                 from drains d where d.id = $1::uuid and d.lease_token = $2::bigint
+                  and d.lease_owner is not null  -- once only: the first write releases the lease
                 for update
             ), upd as (
                 update drains d set

@@ -140,7 +140,10 @@ final class DatabaseLoop {
         let room = config.concurrency - entries.count
         let now = ContinuousClock.now
         leftToOthers = leftToOthers.filter { $0.value > now }
-        var claimed = try db.claim(limit: room, leaseSeconds: config.lease, excluding: Array(leftToOthers.keys))
+        // Drains this worker still holds are never claimed again by it (a lease that ran out
+        // during a stall would otherwise hand a held drain a second entry).
+        var claimed = try db.claim(limit: room, leaseSeconds: config.lease,
+                                   excluding: Array(leftToOthers.keys) + Array(entries.keys))
         metrics.add(.claims)
         // A full claim means more may be due: claim again at once; otherwise poll shortly.
         nextClaimAt = .now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
@@ -202,7 +205,7 @@ final class DatabaseLoop {
                 let batches = try db.readBatches(reads.compactMap { entries[$0]?.drain })
                 for id in reads {
                     entries[id]?.batch = batches[id]
-                    next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines) }))
+                    next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines, cutByBytes: batches[id]?.cutByBytes ?? false) }))
                 }
             }
             if !begins.isEmpty {
@@ -214,7 +217,9 @@ final class DatabaseLoop {
                     if attempt == nil { metrics.add(.leasesLost) }  // lease lost, or disabled or deleted since the claim
                     entries[id]?.attempt = attempt
                     let actions = update(id) { $0.machine.attemptStarted(attempt?.attempt, readAheadAllowed: readAheadAllowed) }
-                    next += actions.map { (id, $0) }
+                    // On the wire before any other statement can fail: a begun attempt is sent.
+                    for action in actions where action == .send { send(id) }
+                    next += actions.filter { $0 != .send }.map { (id, $0) }
                 }
             }
             for (ids, dueNow) in [(releaseNow, true), (releaseLater, false)] where !ids.isEmpty {
@@ -320,7 +325,10 @@ final class DatabaseLoop {
             entries[id]?.drain.consecutiveFailures = 0
         }
         let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
-        let actions = update(id) { $0.machine.advanced(nextLines: next.lines, attempt: started?.attempt, readAheadAllowed: readAheadAllowed) }
+        let actions = update(id) {
+            $0.machine.advanced(nextLines: next.lines, nextCutByBytes: next.cutByBytes, attempt: started?.attempt,
+                                readAheadAllowed: readAheadAllowed)
+        }
         if started == nil { entries[id]?.next = nil }
         try perform(actions.map { (id, $0) }, db)
     }
@@ -362,7 +370,8 @@ final class DatabaseLoop {
     /// After a database error outside the outcome queue: drains not yet on the wire are given
     /// up (their leases expire and they are claimed again); exchanges on the wire go on.
     private func abandonUnsent(after error: PostgresError) {
-        for (id, entry) in entries where !entry.machine.isSending && entry.machine.outcome == nil {
+        let onTheWire = Set(transfers.values)
+        for (id, entry) in entries where !onTheWire.contains(id) && entry.machine.outcome == nil {
             entries.removeValue(forKey: id)
         }
     }

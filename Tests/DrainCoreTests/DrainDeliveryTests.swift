@@ -110,6 +110,16 @@ final class DrainDeliveryTests: XCTestCase {
         XCTAssertEqual(filtered.attemptStarted(1, readAheadAllowed: true), [.send])
     }
 
+    func testBatchEndedByTheByteCapCountsAsFull() {
+        var m = machine(rate: 5000)
+        _ = m.start(stopping: false)
+        XCTAssertEqual(m.read(lines: 12, cutByBytes: true), .beginAttempt)
+        XCTAssertEqual(m.attemptStarted(1, readAheadAllowed: true), [.send, .readAhead], "more lines wait behind it")
+        m.readAheadFinished(lines: nil)
+        _ = m.responded(ok, stopping: false)
+        XCTAssertEqual(m.outcome?.dueNow, true)
+    }
+
     func testSuccessWithReadAheadAdvances() {
         var m = sending(lines: 10, readAhead: true)
         m.readAheadFinished(lines: 10)

@@ -112,6 +112,15 @@ final class RolesTests: XCTestCase {
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains("permission denied"), r.stderr)
         }
+        // A read-only member of the same account may not test (read the URL and secret of) a drain.
+        let reader = try loginRole("logdrain_member")
+        XCTAssertEqual(try runTool(h, "drain-admin", ["member", "add", a.name, "reader@\(a.name).example", "--role", "member",
+                                                      "--db-role", reader]).status, 0)
+        let readerDB = try PostgresConnection(conninfo: url(as: reader))
+        assertRefused(readerDB, "select * from drain_endpoint($1::uuid)", [mine.object["id"] as? String ?? ""])
+        XCTAssertEqual(try runTool(h, "drain-admin", ["list", a.name, "--json"], env: ["DATABASE_URL": url(as: reader)]).array.count, 1,
+                       "a read-only member still sees the account's status")
+
         let db = try PostgresConnection(conninfo: url(as: role))
         assertRefused(db, "update drains set url = 'https://evil.example/'")
         assertRefused(db, "delete from drains")
