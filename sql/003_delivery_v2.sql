@@ -141,21 +141,3 @@ begin
     end if;
     return dropped;
 end $$;
-
--- drain_status, plus the retention gap.
-create or replace view drain_status as
-select d.id, a.name as account, d.account_id, d.name, logdrain_redact_url(d.url) as url,
-       d.enabled, d.disabled_reason, d.sampling_rate, d.consecutive_failures,
-       d.last_success_at, d.last_failure_at, d.last_error, d.last_attempt_at, d.created_at, d.updated_at,
-       d.delivered_lines, d.batch_delivery_id as pending_delivery_id, d.batch_attempts as pending_attempts,
-       d.batch_lines as pending_lines, d.lease_owner, d.lease_expires_at, d.next_due_at,
-       extract(epoch from now() - oldest.received_at)::double precision as lag_seconds,
-       d.gap_lines, d.last_gap_at
-from drains d
-join accounts a on a.id = d.account_id
-left join lateral (
-    select l.received_at from logs l
-    where l.account_id = d.account_id and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
-      and (d.start_snapshot is null or l.ts >= d.start_ts or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot))
-    order by l.xact_id, l.id limit 1
-) oldest on true;

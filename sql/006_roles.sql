@@ -2,6 +2,9 @@
 -- nothing on the schema's tables, admin functions SECURITY DEFINER with a pinned search_path,
 -- and identity verified from the session's login role, not taken from --as.
 --
+-- Only roles holding a privilege can write a table, so the grants below are the whole rule:
+-- nobody but the owner (and the functions it owns) updates drains, accounts or memberships.
+--
 -- Operators grant the groups to login roles (`create role alice login in role logdrain_member`)
 -- and link a member's email to a login role (`member_add(account, email, role, 'alice')`).
 
@@ -130,14 +133,19 @@ language sql stable as $$
     select id from accounts where name = p_account
 $$;
 
--- What a session may see: operators everything, others their own accounts' drains.
+-- The accounts a session may see: all in an operator session, else those its login role is a
+-- member of. One rule for the status views and drain_endpoint, decided once per query.
+create view logdrain_visible_accounts as
+select a.id as account_id from accounts a where (select logdrain_is_operator_session())
+union
+select m.account_id from memberships m join users u on u.id = m.user_id where u.db_role = session_user;
+
 create function logdrain_visible_account(p_account_id bigint) returns boolean
 language sql stable security definer as $$
-    select logdrain_is_operator_session() or exists (
-        select 1 from memberships m join users u on u.id = m.user_id
-        where m.account_id = p_account_id and u.db_role = session_user)
+    select p_account_id in (select account_id from logdrain_visible_accounts)
 $$;
 
+-- Status with the retention gap (§2.14), filtered to what the session may see;
 -- security_barrier: a member's own conditions never run on rows the filter hides.
 create or replace view drain_status with (security_barrier) as
 select d.id, a.name as account, d.account_id, d.name, logdrain_redact_url(d.url) as url,
@@ -155,14 +163,15 @@ left join lateral (
       and (d.start_snapshot is null or l.ts >= d.start_ts or not pg_visible_in_snapshot(l.xact_id, d.start_snapshot))
     order by l.xact_id, l.id limit 1
 ) oldest on true
-where logdrain_visible_account(d.account_id);
+where d.account_id in (select account_id from logdrain_visible_accounts);
 
 create view drain_attempts with (security_barrier) as
 select a.* from delivery_attempts a join drains d on d.id = a.drain_id
-where logdrain_visible_account(d.account_id);
+where d.account_id in (select account_id from logdrain_visible_accounts);
 
 create view account_audit with (security_barrier) as
-select e.* from audit_events e where logdrain_visible_account(e.account_id);
+select e.* from audit_events e
+where e.account_id in (select account_id from logdrain_visible_accounts);
 
 -- A drain's URL and stored secret for a test send: to operators, and to the admins of its
 -- account (a read-only member sees the redacted URL in drain_status, never the secret).
@@ -182,29 +191,6 @@ begin
     end if;
     return query select d.url, d.secret from drains d where d.id = p_drain;
 end $$;
-
--- The worker may change only a drain's delivery state; this keeps it (and anyone else who is
--- not an operator session) from enabling a drain or changing its configuration behind the
--- admin functions' backs, whatever column privileges say.
-create function logdrain_guard_drain_update() returns trigger
-language plpgsql as $$
-begin
-    if current_user <> (select pg_get_userbyid(relowner) from pg_class where oid = 'drains'::regclass)
-       and not logdrain_is_operator_session() then
-        if new.enabled and not old.enabled then
-            raise exception 'permission denied: only the admin functions enable a drain' using errcode = '42501';
-        end if;
-        if new.disabled_reason is distinct from old.disabled_reason and new.disabled_reason is distinct from 'failures' then
-            raise exception 'permission denied: only the admin functions disable a drain by hand' using errcode = '42501';
-        end if;
-        if (new.account_id, new.name, new.url, new.secret, new.sampling_rate, new.config_version, new.created_at)
-           is distinct from (old.account_id, old.name, old.url, old.secret, old.sampling_rate, old.config_version, old.created_at) then
-            raise exception 'permission denied: a drain''s configuration changes only through the admin functions' using errcode = '42501';
-        end if;
-    end if;
-    return new;
-end $$;
-create trigger drains_guard before update on drains for each row execute function logdrain_guard_drain_update();
 
 -- SECURITY DEFINER with the search_path pinned to this schema, EXECUTE only where needed.
 do $$
@@ -227,8 +213,7 @@ begin
     end loop;
     -- Helpers that never run on their own with more than the caller's rights.
     foreach f in array array['logdrain_require_admin(bigint, text)', 'logdrain_lock_drain(uuid, text)',
-                             'logdrain_audit(bigint, uuid, text, text, jsonb, jsonb)', 'logdrain_raise_one_enabled(bigint)',
-                             'logdrain_guard_drain_update()'] loop
+                             'logdrain_audit(bigint, uuid, text, text, jsonb, jsonb)', 'logdrain_raise_one_enabled(bigint)'] loop
         execute format('alter function %s set search_path = %s, pg_temp', f, s);
     end loop;
 end $$;
@@ -245,15 +230,10 @@ grant insert on logs to logdrain_producer;
 grant usage on sequence logs_id_seq to logdrain_producer;
 grant execute on function logdrain_account_id_or_null(text) to logdrain_producer, logdrain_operator;
 
--- Workers: read drains and logs, write a drain's delivery state (the trigger above keeps it to
--- that), their history, auto-disable audit and heartbeats.
+-- Workers: read drains and logs, keep their heartbeat row. Every write to a drain, its history
+-- and its auto-disable audit goes through the logdrain_worker_* SECURITY DEFINER functions that
+-- `migrate` creates from Sources/DrainStore/SQL.swift (WorkerFunction.swift): no direct UPDATE.
 grant select on drains, logs to logdrain_worker;
-grant update (lease_owner, lease_token, lease_expires_at, next_due_at, cursor_xact, cursor_id, start_snapshot,
-              batch_end_xact, batch_end_id, batch_delivery_id, batch_attempts, batch_lines, last_attempt_at,
-              consecutive_failures, enabled, disabled_reason, last_success_at, last_failure_at, last_error,
-              delivered_lines, attempt_seq, gap_lines, last_gap_at) on drains to logdrain_worker;
-grant select, insert, update on delivery_attempts to logdrain_worker;
-grant insert on audit_events to logdrain_worker;
 grant select, insert, update, delete on workers to logdrain_worker;
 
 -- Members: the drain functions and read-only status of their own accounts.
@@ -263,7 +243,6 @@ grant execute on function drain_create(text, text, text, text, text, integer, bo
     drain_precheck(text, text, boolean, uuid), drain_precheck(uuid, text), drain_endpoint(uuid),
     logdrain_account_id(text), logdrain_visible_account(bigint), logdrain_is_operator_session(),
     logdrain_verified_actor(text) to logdrain_member;
-grant execute on function logdrain_is_operator_session() to logdrain_worker, logdrain_producer;
 
 -- Operators: everything drain-admin does, as anyone.
 grant logdrain_member to logdrain_operator;

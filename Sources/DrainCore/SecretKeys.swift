@@ -98,14 +98,10 @@ public struct SecretKeys: Sendable {
         guard let sealed = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else {
             throw .unreadable("not base64")
         }
-        do {
-            let plain = try AES256GCM.open(Array(sealed), key: key.bytes, associatedData: associatedData)
-            guard let text = String(validating: plain, as: UTF8.self) else { throw OpenError.unreadable("not UTF-8") }
-            return text
-        } catch let error as OpenError {
-            throw error
-        } catch {
+        guard let plain = try? AES256GCM.open(Array(sealed), key: key.bytes, associatedData: associatedData) else {
             throw .unreadable("authentication failed (altered, or a different key under the same id)")
         }
+        guard let text = String(validating: plain, as: UTF8.self) else { throw .unreadable("not UTF-8") }
+        return text
     }
 }

@@ -9,8 +9,6 @@ public struct ClaimedDrain: Sendable {
     public let samplingRate: Int
     public let leaseToken: Int64
     public var consecutiveFailures: Int
-    /// Bumped by every change of URL or secret; a failure counts only against its own (§2.15).
-    public var configVersion: Int64
     /// Lines of the batch an earlier attempt fixed (nil: none pending).
     public let pendingLines: Int?
     /// The new-drain rule (§2.8) still filters this drain's rows.
@@ -90,7 +88,7 @@ public final class DeliveryStore {
             ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
                          consecutiveFailures: $0.int("consecutive_failures") ?? 0,
-                         configVersion: $0.int64("config_version") ?? 0, pendingLines: $0.int("pending_lines"),
+                         pendingLines: $0.int("pending_lines"),
                          filtering: $0.bool("filtering") ?? false)
         }
     }

@@ -130,7 +130,7 @@ enum SQL {
         /// `filtering` says the new-drain rule (§2.8) still filters this drain's rows. Drains in
         /// $4 are left to other workers (this one cannot decrypt their secrets).
         static let claim = WorkerFunction(name: "logdrain_worker_claim", arguments: ["int", "text", "float8", "uuid[]"],
-                                                returns: "table (id uuid, account_id bigint, url text, secret text, sampling_rate integer, lease_token bigint, consecutive_failures integer, config_version bigint, pending_lines integer, filtering boolean)", body: """
+                                                returns: "table (id uuid, account_id bigint, url text, secret text, sampling_rate integer, lease_token bigint, consecutive_failures integer, pending_lines integer, filtering boolean)", body: """
             with due as (
                 select id from drains
                 where enabled and next_due_at <= now() and not (id = any($4::uuid[]))
@@ -143,7 +143,7 @@ enum SQL {
                 next_due_at = now() + make_interval(secs => $3::float8)
             from due where d.id = due.id
             returning d.id, d.account_id, d.url, d.secret, d.sampling_rate, d.lease_token,
-                      d.consecutive_failures, d.config_version, d.batch_lines as pending_lines,
+                      d.consecutive_failures, d.batch_lines as pending_lines,
                       d.start_snapshot is not null as filtering
             """)
 

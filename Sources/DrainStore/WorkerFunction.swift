@@ -28,10 +28,13 @@ struct WorkerFunction: Sendable {
         return PreparedStatement(name: "\(name)_call", sql: select)
     }
 
-    /// Creates or replaces the function, pinned to `schema`, callable by workers and operators only.
+    /// Creates the function afresh (a changed result type cannot be replaced in place), pinned
+    /// to `schema`, callable by workers and operators only. Run inside one transaction: workers
+    /// calling it meanwhile see the old function or the new one, never none.
     func ddl(schema: String) -> String {
         """
-        create or replace function \(signature) returns \(returns)
+        drop function if exists \(signature);
+        create function \(signature) returns \(returns)
         language sql security definer set search_path = \(schema), pg_temp as $logdrain_body$
         \(body)
         $logdrain_body$;

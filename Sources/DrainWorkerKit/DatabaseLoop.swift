@@ -109,7 +109,7 @@ final class DatabaseLoop {
         } catch let error as PostgresError {
             metrics.add(.databaseErrors)
             retry.failed(error, logger: logger)
-            abandonUnsent(after: error)
+            abandonUnsent()
         } catch {
             logger.error("unexpected error", metadata: ["error": "\(error)"])
         }
@@ -231,18 +231,21 @@ final class DatabaseLoop {
         }
     }
 
-    /// Whether this worker can decrypt the drain's secret; if not, logs the missing key once
-    /// and leaves the drain to others for a while.
+    /// Whether this worker can decrypt the drain's secret; if not, leaves the drain to others.
     private func canReadSecret(of drain: ClaimedDrain) -> Bool {
+        plainSecret(drain.id, stored: drain.secret) != nil
+    }
+
+    /// The plaintext of a stored secret, or nil (logged, naming the key id) when this worker
+    /// lacks its key: the drain is then left to workers that have it for a while (§5).
+    private func plainSecret(_ id: String, stored: String) -> String? {
         do {
-            _ = try SecretKeys.open(drain.secret, with: config.secretKeys)
-            return true
+            return try SecretKeys.open(stored, with: config.secretKeys)
         } catch {
             logger.error("cannot decrypt the drain's secret; leaving it to workers that have the key",
-                         metadata: ["drain": "\(drain.id)", "key_id": "\(SecretKeys.keyID(of: drain.secret) ?? "-")",
-                                    "error": "\(error)"])
-            leftToOthers[drain.id] = .now + Self.leaveToOthersFor
-            return false
+                         metadata: ["drain": "\(id)", "key_id": "\(SecretKeys.keyID(of: stored) ?? "-")", "error": "\(error)"])
+            leftToOthers[id] = .now + Self.leaveToOthersFor
+            return nil
         }
     }
 
@@ -251,10 +254,7 @@ final class DatabaseLoop {
         guard var entry = entries[id], let attempt = entry.attempt, var batch = entry.batch else { return }
         // Readable at the claim; a rotation to a key this worker lacks could intervene. Then
         // nothing is sent and nothing counted: the lease expires and a worker with the key goes on.
-        guard let secret = try? SecretKeys.open(attempt.secret, with: config.secretKeys) else {
-            logger.error("cannot decrypt the drain's secret; leaving it to workers that have the key",
-                         metadata: ["drain": "\(id)", "key_id": "\(SecretKeys.keyID(of: attempt.secret) ?? "-")"])
-            leftToOthers[id] = .now + Self.leaveToOthersFor
+        guard let secret = plainSecret(id, stored: attempt.secret) else {
             entries.removeValue(forKey: id)
             return
         }
@@ -369,7 +369,7 @@ final class DatabaseLoop {
 
     /// After a database error outside the outcome queue: drains not yet on the wire are given
     /// up (their leases expire and they are claimed again); exchanges on the wire go on.
-    private func abandonUnsent(after error: PostgresError) {
+    private func abandonUnsent() {
         let onTheWire = Set(transfers.values)
         for (id, entry) in entries where !onTheWire.contains(id) && entry.machine.outcome == nil {
             entries.removeValue(forKey: id)
