@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -11,6 +11,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The dashboard and JSON API (`drain-admin serve`, DESIGN §6). No optional traits:
+        // swift-configuration support is not used and would only lengthen the build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Thin C bindings: module maps only (plus curl's typed setopt shims).
@@ -21,10 +26,10 @@ let package = Package(
         // Safe wrappers: each owns its C pointers.
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
-        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "LibCrypto", dependencies: ["CCrypto"]),
 
         // Domain logic: wire format, validation, redaction, backoff. Knows no C types.
-        .target(name: "DrainCore", dependencies: ["Crypto"]),
+        .target(name: "DrainCore", dependencies: ["LibCrypto"]),
         // The database side of the product: migrations and every SQL statement, in one place.
         .target(name: "DrainStore", dependencies: ["DrainCore", "Postgres"], plugins: ["EmbedMigrations"]),
         .executableTarget(name: "embed-sql"),
@@ -39,16 +44,25 @@ let package = Package(
             "DrainCore", "DrainStore", "Delivery", "Postgres",
         ]),
 
+        // `drain-admin serve`: the JSON API and the server-rendered dashboard over DrainAdminKit.
+        .target(name: "DrainServeKit", dependencies: [
+            "DrainAdminKit", "DrainCore", "LibCrypto",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(name: "drain-admin", dependencies: [
-            "DrainAdminKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DrainAdminKit", "DrainServeKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "drain-worker", dependencies: [
             "DrainWorkerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "Crypto", "HTTPClient", "Delivery"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["DrainCore", "DrainStore", "Postgres", "HTTPClient", "Crypto"]),
+        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "LibCrypto", "HTTPClient", "Delivery"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DrainCore", "DrainStore", "Postgres", "HTTPClient", "LibCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,7 @@ import DrainStore
 import Foundation
 
 /// `drain-admin create` input, before the secret is read.
-public struct CreateRequest {
+public struct CreateRequest: Sendable {
     public var account: String
     public var actor: String
     public var name: String
@@ -27,8 +27,21 @@ public struct CreateRequest {
     }
 }
 
+/// A saved drain, with the secret when it was generated (shown once) and the test's result.
+public struct CreatedDrain: Sendable {
+    public let drain: DrainStatus
+    public let generatedSecret: String?
+    public let test: String
+}
+
+/// What `update` did, in lines for people, with a generated secret (shown once).
+public struct UpdatedDrain: Sendable {
+    public let notes: [String]
+    public let generatedSecret: String?
+}
+
 extension Admin {
-    public func createDrain(_ r: CreateRequest, json: Bool) throws -> String {
+    public func createDrain(_ r: CreateRequest) throws -> CreatedDrain {
         try Validate.accountName(r.account)
         try Validate.email(r.actor)
         try Validate.drainName(r.name)
@@ -42,23 +55,22 @@ extension Admin {
                                                 secret: try storedForm(of: secret), samplingRate: r.samplingRate,
                                                 enabled: !r.disabled))
         guard let drain = try store.drain(id: id) else { throw AdminError("drain \(id) vanished after creation", exitCode: 1) }
-        if json {
-            var object = Self.json(drain)
-            if r.secret.isGenerated, case .object(var fields) = object {
-                fields.append(("secret", .string(secret)))
-                object = .object(fields)
-            }
-            return object.render()
-        }
+        return CreatedDrain(drain: drain, generatedSecret: r.secret.isGenerated ? secret : nil, test: testLine)
+    }
+
+    public func createDrain(_ r: CreateRequest, json: Bool) throws -> String {
+        let created = try createDrain(r)
+        let drain = created.drain
+        if json { return Self.json(drain, secret: created.generatedSecret).render() }
         var lines = ["created drain \(drain.id) (\(drain.name)) for account \(drain.account)",
-                     testLine, drain.enabled ? "enabled" : "disabled (manual)"]
-        if r.secret.isGenerated {
+                     created.test, drain.enabled ? "enabled" : "disabled (manual)"]
+        if let secret = created.generatedSecret {
             lines.append("secret (shown once; store it now): \(secret)")
         }
         return lines.joined(separator: "\n")
     }
 
-    public func updateDrain(id: String, actor: String, change: DrainChange, secret: SecretSource?, skipTest: Bool) throws -> String {
+    public func changeDrain(id: String, actor: String, change: DrainChange, secret: SecretSource?, skipTest: Bool) throws -> UpdatedDrain {
         try Self.checkDrainID(id)
         try Validate.email(actor)
         var change = change
@@ -76,7 +88,7 @@ extension Admin {
             } else {
                 let currentSecret = try store.endpoint(drainID: id)?.secret
                 guard let testSecret = try change.secret ?? currentSecret.map(plaintext(of:)) else {
-                    throw AdminError("drain: no drain with id \(id)")
+                    throw AdminError("drain: no drain with id \(id)", kind: .notFound)
                 }
                 notes.append(try testSend(url: url, secret: testSecret))
             }
@@ -85,11 +97,23 @@ extension Admin {
         stored.secret = try change.secret.map(storedForm(of:))
         try store.updateDrain(id: id, actor: actor, change: stored)
         notes.insert("updated drain \(id)", at: 0)
-        if let secret, secret.isGenerated, let s = change.secret {
-            notes.append("new secret (shown once; store it now): \(s)")
-        }
+        return UpdatedDrain(notes: notes, generatedSecret: secret?.isGenerated == true ? change.secret : nil)
+    }
+
+    public func updateDrain(id: String, actor: String, change: DrainChange, secret: SecretSource?, skipTest: Bool) throws -> String {
+        let updated = try changeDrain(id: id, actor: actor, change: change, secret: secret, skipTest: skipTest)
+        var notes = updated.notes
+        if let s = updated.generatedSecret { notes.append("new secret (shown once; store it now): \(s)") }
         return notes.joined(separator: "\n")
     }
+
+    /// One drain's status, or nil when there is none with this id.
+    public func drain(id: String) throws -> DrainStatus? {
+        try Self.checkDrainID(id)
+        return try store.drain(id: id)
+    }
+
+    public func drains(account: String?) throws -> [DrainStatus] { try store.drains(account: account) }
 
     public func enableDrain(id: String, actor: String, skipBacklog: Bool) throws -> String {
         try Self.checkDrainID(id)
@@ -124,7 +148,7 @@ extension Admin {
 
     public func showDrain(id: String, json: Bool) throws -> String {
         try Self.checkDrainID(id)
-        guard let d = try store.drain(id: id) else { throw AdminError("drain: no drain with id \(id)") }
+        guard let d = try store.drain(id: id) else { throw AdminError("drain: no drain with id \(id)", kind: .notFound) }
         if json { return Self.json(d).render() }
         var lines = [
             "id:                   \(d.id)",
@@ -186,7 +210,14 @@ extension Admin {
         })
     }
 
-    static func json(_ d: DrainStatus) -> JSONOutput {
+    /// The drain object of `show --json`, `list --json` and the API, with `secret` when given.
+    public static func json(_ d: DrainStatus, secret: String? = nil) -> JSONOutput {
+        guard let secret, case .object(var fields) = json(d) else { return json(d) }
+        fields.append(("secret", .string(secret)))
+        return .object(fields)
+    }
+
+    public static func json(_ d: DrainStatus) -> JSONOutput {
         .object([
             ("id", .string(d.id)), ("account", .string(d.account)), ("name", .string(d.name)), ("url", .string(d.url)),
             ("enabled", .bool(d.enabled)), ("disabled_reason", .string(d.disabledReason)),
@@ -204,7 +235,7 @@ extension Admin {
     }
 
     /// The retention gap in words (§2.14), or nil when nothing was ever skipped.
-    static func gapText(_ d: DrainStatus) -> String? {
+    public static func gapText(_ d: DrainStatus) -> String? {
         guard let at = d.lastGapAt else { return nil }
         return "\(d.gapLines) lines removed by retention (or by hand) before delivery were skipped (last at \(at))"
     }
@@ -215,11 +246,11 @@ extension Admin {
         return .raw(text)
     }
 
-    static func statusWord(_ d: DrainStatus) -> String {
+    public static func statusWord(_ d: DrainStatus) -> String {
         d.enabled ? "enabled" : "disabled (\(d.disabledReason ?? "manual"))"
     }
 
-    static func lag(_ seconds: Double?) -> String {
+    public static func lag(_ seconds: Double?) -> String {
         guard let s = seconds else { return "caught up" }
         return s < 1 ? "<1s" : "\(Int(s))s"
     }

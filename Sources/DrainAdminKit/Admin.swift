@@ -46,7 +46,8 @@ public final class Admin {
     /// keys file) the secret itself, which the command then says on stderr.
     func storedForm(of secret: String) throws -> String {
         if let keys = try secretKeys { return keys.seal(secret) }
-        notices.append("note: no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): the secret is stored unencrypted")
+        let notice = "note: no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): the secret is stored unencrypted"
+        if !notices.contains(notice) { notices.append(notice) }
         return secret
     }
 
@@ -134,7 +135,7 @@ public final class Admin {
     func testSend(url: String, secret: String) throws -> String {
         let report = TestSend.send(url: url, secret: secret, client: httpClient(),
                                    timestamp: Self.nowTimestamp(), deliveryID: UUID().uuidString.lowercased())
-        guard report.ok else { throw AdminError(report.summary, exitCode: 1) }
+        guard report.ok else { throw AdminError(report.summary, exitCode: 1, kind: .endpointTest) }
         return report.summary
     }
 
@@ -142,7 +143,7 @@ public final class Admin {
         if let drainID {
             guard url == nil, secret == nil else { throw AdminError("test: give a DRAIN_ID or --url with a secret, not both") }
             try Self.checkDrainID(drainID)
-            guard let saved = try store.endpoint(drainID: drainID) else { throw AdminError("drain: no drain with id \(drainID)") }
+            guard let saved = try store.endpoint(drainID: drainID) else { throw AdminError("drain: no drain with id \(drainID)", kind: .notFound) }
             try EndpointGuard.check(url: saved.url, allowPrivate: environment.allowPrivateEndpoints)
             return try testSend(url: saved.url, secret: try plaintext(of: saved.secret))
         }
@@ -151,6 +152,17 @@ public final class Admin {
         if secret.isGenerated { throw AdminError("secret: --generate-secret makes no sense for a test; give --secret-file or --secret-env") }
         try EndpointGuard.check(url: url, allowPrivate: environment.allowPrivateEndpoints)
         return try testSend(url: url, secret: try secret.read())
+    }
+
+    /// A test send for a drain being edited: the saved URL or secret stands in for whichever the
+    /// form left empty (the dashboard's Test while editing).
+    public func testEdited(drainID: String, url: String?, secret: SecretSource?) throws -> String {
+        try Self.checkDrainID(drainID)
+        guard let saved = try store.endpoint(drainID: drainID) else { throw AdminError("drain: no drain with id \(drainID)", kind: .notFound) }
+        let target = url ?? saved.url
+        try Validate.endpointURL(target)
+        try EndpointGuard.check(url: target, allowPrivate: environment.allowPrivateEndpoints)
+        return try testSend(url: target, secret: try secret?.read() ?? plaintext(of: saved.secret))
     }
 
     // MARK: secrets at rest
@@ -198,6 +210,6 @@ public final class Admin {
     }
 
     static func checkDrainID(_ id: String) throws {
-        guard UUID(uuidString: id) != nil else { throw AdminError("drain: \(JSONString.encode(id)) is not a drain id (a UUID)") }
+        guard UUID(uuidString: id) != nil else { throw AdminError("drain: \(JSONString.encode(id)) is not a drain id (a UUID)", kind: .notFound) }
     }
 }

@@ -1,4 +1,4 @@
-import Crypto
+import LibCrypto
 import DrainCore
 import Foundation
 
@@ -7,6 +7,8 @@ public enum SecretSource: Sendable {
     case file(String)
     case environment(String)
     case generate
+    /// A secret handed over in a request body (the JSON API and the dashboard's form).
+    case given(String)
 
     /// Reads (or makes) the secret and validates it. Generated secrets are 96 hex characters
     /// (384 bits) from OpenSSL's CSPRNG.
@@ -30,6 +32,8 @@ public enum SecretSource: Sendable {
             secret = value
         case .generate:
             secret = Hex.encode(SecureRandom.bytes(48))
+        case .given(let value):
+            secret = value
         }
         try Validate.secret(secret)
         return secret

@@ -1,4 +1,4 @@
-import Crypto
+import LibCrypto
 import Foundation
 
 /// The keys that encrypt drain secrets at rest (DESIGN §5), from `--secret-keys-file` /

@@ -1,4 +1,4 @@
-import Crypto
+import LibCrypto
 
 /// Headers and signing shared by deliveries and test sends (DESIGN §2.5).
 public enum DeliveryHeaders {

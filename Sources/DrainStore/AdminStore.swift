@@ -36,6 +36,40 @@ public final class AdminStore {
         }
     }
 
+    // MARK: sign-in tokens and dashboard sessions (§6)
+
+    /// Stores a token's lookup key and hash for a member; returns when it was created.
+    public func createToken(account: String, email: String, lookupKey: String, hash: String) throws -> String {
+        try db.query(SQL.Tokens.create, [account, email, lookupKey, hash]).rows[0].requiredString("created_at")
+    }
+
+    public func revokeTokens(account: String, email: String) throws -> Int {
+        try db.query(SQL.Tokens.revoke, [account, email]).rows[0].int("revoked") ?? 0
+    }
+
+    public func tokenCandidate(lookupKey: String) throws -> (tokenID: Int64, hash: String, member: SignedInMember)? {
+        guard let r = try db.query(SQL.Tokens.lookup, [lookupKey]).rows.first else { return nil }
+        return (r.int64("token_id") ?? 0, r.requiredString("token_hash"), Self.member(r))
+    }
+
+    public func markTokenUsed(_ tokenID: Int64) throws { try db.query(SQL.Tokens.used, [tokenID]) }
+
+    public func createSession(tokenID: Int64, sessionHash: String, csrf: String, seconds: Int) throws {
+        try db.query(SQL.Tokens.createSession, [tokenID, sessionHash, csrf, seconds])
+    }
+
+    public func session(hash: String) throws -> (member: SignedInMember, csrf: String)? {
+        guard let r = try db.query(SQL.Tokens.session, [hash]).rows.first else { return nil }
+        return (Self.member(r), r.requiredString("csrf_token"))
+    }
+
+    public func deleteSession(hash: String) throws { try db.query(SQL.Tokens.deleteSession, [hash]) }
+
+    static func member(_ r: PostgresRow) -> SignedInMember {
+        SignedInMember(tokenID: r.int64("token_id") ?? 0, account: r.requiredString("account"),
+                       email: r.requiredString("email"), role: r.requiredString("role"))
+    }
+
     // MARK: drains (the account admins')
 
     /// Refuses (as the write would) before anything is sent to an endpoint: the actor must be

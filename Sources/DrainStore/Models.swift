@@ -109,3 +109,20 @@ public struct DrainChange: Sendable {
 
     public var isEmpty: Bool { name == nil && url == nil && samplingRate == nil && secret == nil }
 }
+
+/// The member a sign-in token (or a dashboard session made from one) speaks for.
+public struct SignedInMember: Sendable, Equatable {
+    public let tokenID: Int64
+    public let account: String
+    public let email: String
+    /// `admin` or `member`: read from the membership on every request, so a changed role counts at once.
+    public let role: String
+    public var isAdmin: Bool { role == "admin" }
+
+    public init(tokenID: Int64, account: String, email: String, role: String) {
+        self.tokenID = tokenID
+        self.account = account
+        self.email = email
+        self.role = role
+    }
+}

@@ -40,6 +40,17 @@ enum SQL {
             """
     }
 
+    /// Sign-in tokens and dashboard sessions (sql/007_tokens.sql); only hashes are bound.
+    enum Tokens {
+        static let create = "select logdrain_rfc3339(token_create($1, $2, $3, $4)) as created_at"
+        static let revoke = "select token_revoke($1, $2) as revoked"
+        static let lookup = "select token_id, token_hash, account, email, role from logdrain_token_lookup($1)"
+        static let used = "select logdrain_token_used($1::bigint)"
+        static let createSession = "select logdrain_session_create($1::bigint, $2, $3, $4::int)"
+        static let session = "select token_id, account, email, role, csrf_token from logdrain_session_lookup($1)"
+        static let deleteSession = "select logdrain_session_delete($1)"
+    }
+
     enum Drains {
         static let create = "select drain_create($1, $2, $3, $4, $5, $6::int, $7::boolean) as id"
         static let update = "select drain_update($1::uuid, $2, $3, $4, $5::int, $6)"

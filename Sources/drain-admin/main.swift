@@ -18,13 +18,17 @@ struct DrainAdmin: ParsableCommand {
                       ListCommand.self, ShowCommand.self, UpdateCommand.self, EnableCommand.self,
                       DisableCommand.self, TestCommand.self, DeleteCommand.self, IngestCommand.self,
                       WorkersCommand.self, AuditCommand.self, MaintainCommand.self, RotateSecretsCommand.self,
-                      SealSecretCommand.self])
+                      SealSecretCommand.self, TokenCommand.self, ServeCommand.self])
 }
 
 // Errors are one line on stderr naming the problem; help and --version print as usual.
 do {
     var command = try DrainAdmin.parseAsRoot()
-    try command.run()
+    if let serve = command as? ServeCommand {
+        try await serve.run()
+    } else {
+        try command.run()
+    }
 } catch {
     let code = DrainAdmin.exitCode(for: error)
     if code == .success || error is CleanExit {

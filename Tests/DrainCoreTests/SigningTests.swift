@@ -1,5 +1,5 @@
 import XCTest
-import Crypto
+import LibCrypto
 @testable import DrainCore
 
 final class SigningTests: XCTestCase {

@@ -51,3 +51,28 @@ private func withContiguousBytes<C: Collection<UInt8>, R>(_ c: C, _ body: (Unsaf
     if let r = c.withContiguousStorageIfAvailable(body) { return r }
     return Array(c).withUnsafeBufferPointer(body)
 }
+
+/// SHA-256 digests, for sign-in tokens and dashboard sessions (only their hashes are stored).
+public enum SHA256Digest {
+    public static func hash(_ message: some Collection<UInt8>) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = withContiguousBytes(message) { m in
+            out.withUnsafeMutableBufferPointer { o in EVP_Digest(m.baseAddress, m.count, o.baseAddress, nil, EVP_sha256(), nil) }
+        }
+        precondition(ok == 1, "SHA-256 failed in libcrypto")
+        return out
+    }
+
+    public static func hex(_ text: String) -> String { Hex.encode(hash(Array(text.utf8))) }
+}
+
+public enum ConstantTime {
+    /// Equal contents, compared without stopping at the first difference (OpenSSL's CRYPTO_memcmp),
+    /// so the time taken says nothing about where two secrets differ.
+    public static func equal(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        let x = Array(a), y = Array(b)
+        guard x.count == y.count else { return false }
+        if x.isEmpty { return true }
+        return x.withUnsafeBytes { p in y.withUnsafeBytes { q in CRYPTO_memcmp(p.baseAddress, q.baseAddress, x.count) == 0 } }
+    }
+}
