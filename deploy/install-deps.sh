@@ -2,7 +2,13 @@
 # Ensure the Debian packages LogDrain needs to build and run are installed.
 # Fast no-op when everything is present. As root it installs what is missing;
 # otherwise it prints the exact command to run and exits 1.
+#
+#   deploy/install-deps.sh          build and run (the demo)
+#   deploy/install-deps.sh --test   also the test peers: headless Chromium, its driver and
+#                                   Selenium (browser tests), schemathesis from PyPI (API tests)
 set -euo pipefail
+WITH_TEST_PEERS=0
+[[ "${1:-}" == "--test" ]] && WITH_TEST_PEERS=1
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -18,6 +24,13 @@ PACKAGES=(
   pkg-config           # SwiftPM systemLibrary pkgConfig lookups
   curl                 # readiness checks in deploy/*.sh, the metrics test, benchmarks
 )
+if ((WITH_TEST_PEERS)); then
+  PACKAGES+=(
+    chromium             # the dashboard's browser test (headless)
+    chromium-driver      # WebDriver for it
+    python3-selenium     # drives it, from Debian's /usr/bin/python3
+  )
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -54,4 +67,16 @@ elif [[ -x /opt/swift/usr/bin/swift ]]; then
 else
   echo "install-deps: WARNING: no 'swift' on PATH and none at /opt/swift/usr/bin;" >&2
   echo "  a Swift 6 toolchain is required to build (it is not a Debian package)." >&2
+fi
+
+if ((WITH_TEST_PEERS)); then
+  if python3 -c 'import schemathesis' 2>/dev/null; then
+    echo "install-deps: schemathesis $(python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"))') present"
+  else
+    echo "install-deps: pip install schemathesis (PyPI) for python3 at $(command -v python3)"
+    python3 -m pip install --quiet --disable-pip-version-check schemathesis || {
+      echo "install-deps: could not install schemathesis; run: python3 -m pip install schemathesis" >&2
+      exit 1
+    }
+  fi
 fi

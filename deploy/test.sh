@@ -67,7 +67,7 @@ trap 'echo "[test.sh] interrupted" >&2; exit 130' INT
 trap 'echo "[test.sh] terminated" >&2; exit 143' TERM
 
 phase "dependencies"
-deploy/install-deps.sh
+deploy/install-deps.sh --test
 
 phase "swift build (debug)"
 swift build
@@ -128,9 +128,22 @@ set +e
 swift test "$@"
 status=$?
 set -e
-if ((status == 0)); then
-  phase "PASSED"
-else
-  phase "FAILED (swift test exit status $status)"
+failed=()
+((status == 0)) || failed+=("swift test (exit status $status)")
+
+# The dashboard in a real browser and the API against its own document. They run with the full
+# suite; a filtered run (deploy/test.sh --filter X) skips them unless LOGDRAIN_PEER_TESTS=1.
+if [[ $# -eq 0 || "${LOGDRAIN_PEER_TESTS:-}" == "1" ]]; then
+  export SCREENSHOT_DIR="$REPO_ROOT/.test-output/screenshots"
+  phase "browser test: the dashboard in headless Chromium (Tests/browser/dashboard_test.py)"
+  /usr/bin/python3 Tests/browser/dashboard_test.py || failed+=("browser test")
+  phase "API test: schemathesis against /api/v1/openapi.json (Tests/api/schemathesis.sh)"
+  Tests/api/schemathesis.sh || failed+=("schemathesis")
 fi
-exit "$status"
+
+if ((${#failed[@]} == 0)); then
+  phase "PASSED"
+  exit 0
+fi
+phase "FAILED: ${failed[*]}"
+exit 1

@@ -207,7 +207,7 @@ struct Dashboard: Sendable {
         let drains = try await pool.run { try $0.drains(account: member.account) }
         let rows: [[String: Any]] = drains.map { d in
             ["id": d.id, "name": d.name, "url": d.url, "enabled": d.enabled,
-             "status": Admin.statusWord(d), "statusClass": d.enabled ? "enabled" : (d.disabledReason == "failures" ? "failed" : "disabled"),
+             "status": Admin.statusWord(d), "statusClass": d.enabled ? (d.consecutiveFailures > 0 ? "failing" : "enabled") : (d.disabledReason == "failures" ? "failed" : "disabled"),
              "failures": String(d.consecutiveFailures), "lastSuccess": d.lastSuccessAt ?? "never",
              "lastError": d.lastError ?? "", "lag": d.enabled ? Admin.lag(d.lagSeconds) : "-"]
         }

@@ -29,7 +29,18 @@ enum OpenAPIDocument {
         "summary": "Create a drain (a signed test line is sent first unless skip_test)",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewDrain"}}}},
         "responses": {
-          "201": {"description": "The saved drain; `secret` only when generated", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Drain"}}}},
+          "201": {
+            "description": "The saved drain; `secret` only when generated",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Drain"}}},
+            "links": {
+              "GetDrain": {"operationId": "getDrain", "parameters": {"id": "$response.body#/id"}},
+              "UpdateDrain": {"operationId": "updateDrain", "parameters": {"id": "$response.body#/id"}},
+              "EnableDrain": {"operationId": "enableDrain", "parameters": {"id": "$response.body#/id"}},
+              "DisableDrain": {"operationId": "disableDrain", "parameters": {"id": "$response.body#/id"}},
+              "TestDrain": {"operationId": "testDrain", "parameters": {"id": "$response.body#/id"}},
+              "DeleteDrain": {"operationId": "deleteDrain", "parameters": {"id": "$response.body#/id"}}
+            }
+          },
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -82,7 +93,7 @@ enum OpenAPIDocument {
       "parameters": [{"$ref": "#/components/parameters/DrainID"}],
       "post": {
         "operationId": "enableDrain",
-        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"skip_backlog": {"type": "boolean", "description": "Deliver only from the last 30 seconds and drop any pending batch"}}}}}},
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"skip_backlog": {"type": ["boolean", "null"], "description": "Deliver only from the last 30 seconds and drop any pending batch"}}}}}},
         "responses": {
           "200": {"description": "The enabled drain", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Drain"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
@@ -168,25 +179,31 @@ enum OpenAPIDocument {
         "type": "object",
         "additionalProperties": false,
         "required": ["name", "url"],
+        "description": "Exactly one of `secret` and `generate_secret: true`. A null field counts as absent.",
+        "oneOf": [
+          {"required": ["secret"], "properties": {"secret": {"type": "string"}, "generate_secret": {"enum": [false, null]}}},
+          {"required": ["generate_secret"], "properties": {"generate_secret": {"const": true}, "secret": {"type": "null"}}}
+        ],
         "properties": {
           "name": {"type": "string", "minLength": 1, "maxLength": 100},
           "url": {"type": "string", "description": "An https:// URL with a host"},
-          "secret": {"type": "string", "minLength": 64},
-          "generate_secret": {"type": "boolean"},
-          "sampling_rate": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000},
-          "skip_test": {"type": "boolean", "default": false},
-          "disabled": {"type": "boolean", "default": false}
+          "secret": {"type": ["string", "null"], "minLength": 64},
+          "generate_secret": {"type": ["boolean", "null"]},
+          "sampling_rate": {"type": ["integer", "null"], "minimum": 1, "maximum": 5000, "default": 1000},
+          "skip_test": {"type": ["boolean", "null"], "default": false},
+          "disabled": {"type": ["boolean", "null"], "default": false}
         }
       },
       "DrainChange": {
         "type": "object",
         "additionalProperties": false,
+        "description": "At least one of name, url, sampling_rate and secret. A null field counts as absent.",
         "properties": {
-          "name": {"type": "string", "minLength": 1, "maxLength": 100},
-          "url": {"type": "string"},
-          "sampling_rate": {"type": "integer", "minimum": 1, "maximum": 5000},
-          "secret": {"type": "string", "minLength": 64},
-          "skip_test": {"type": "boolean", "default": false}
+          "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+          "url": {"type": ["string", "null"]},
+          "sampling_rate": {"type": ["integer", "null"], "minimum": 1, "maximum": 5000},
+          "secret": {"type": ["string", "null"], "minLength": 64},
+          "skip_test": {"type": ["boolean", "null"], "default": false}
         }
       },
       "Empty": {"type": "object", "additionalProperties": false},

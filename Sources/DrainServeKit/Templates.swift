@@ -120,7 +120,7 @@ enum Templates {
                    placeholder="{{form.secretPlaceholder}}">
             <label for="sampling_rate">Sampling rate</label>
             <input id="sampling_rate" name="sampling_rate" type="number" min="1" max="5000" value="{{form.samplingRate}}">
-            <p class="hint">Lines per second delivered at most (1–5000). The secret is at least 64 characters; it signs
+            <p class="hint">Sampling rate: the most log lines in one delivery batch (1–5000). The secret is at least 64 characters; it signs
                every batch (<code>X-Fal-Signature</code>) and is never shown again.</p>
             {{^form.editing}}
             <label class="check"><input type="checkbox" id="disabled" name="disabled" value="1" {{#form.disabled}}checked{{/form.disabled}}> Create disabled</label>
@@ -172,6 +172,7 @@ enum Templates {
         .status.enabled { background: #dcfae6; color: var(--good); }
         .status.disabled { background: #eef0f4; color: var(--muted); }
         .status.failed { background: #fee4e2; color: var(--bad); }
+        .status.failing { background: #fef0c7; color: #93370d; }
         label { display: block; font-weight: 600; margin: .8rem 0 .25rem; }
         label.check { font-weight: 400; }
         input[type=text], input:not([type]), input[type=url], input[type=password], input[type=number] {
