@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # THE demo: builds LogDrain (release), starts a private PostgreSQL under .run/demo/pg, a local
-# HTTPS receiver that verifies signatures, one demo account + drain, three workers and a sample
-# log producer, then shows a live status view every 2 s. Ctrl-C stops everything it started.
+# HTTPS receiver that verifies signatures, one demo account + drain, three workers, a sample
+# log producer and the dashboard (`drain-admin serve`, with a sign-in token printed), then shows a
+# live status view every 2 s. Ctrl-C stops everything it started.
 #
 #   deploy/demo.sh
 #   DEMO_DURATION=60 deploy/demo.sh     # stop by itself after 60 s
+#   DEMO_LISTEN=127.0.0.1:8080          # where the dashboard listens (default; 127.0.0.1:0 picks a port)
 #
 # State lives in .run/demo/ (reused by the next run): pg/ (cluster + url), certs/, secret,
 # receiver.out (what the receiver printed), receiver.log (JSON per request), worker-N.log,
@@ -28,6 +30,7 @@ phase() { printf '\n==> [demo] %s\n' "$*"; }
 die() { echo "[demo] error: $*" >&2; exit 1; }
 
 RECEIVER_PID=""
+SERVE_PID=""
 PRODUCER_PID=""
 WORKER_PIDS=()
 PG_STARTED=0
@@ -67,6 +70,10 @@ cleanup() {
     local pid
     for pid in "${WORKER_PIDS[@]}"; do stop_pid "$pid" "worker" 30; done
     echo "[demo] workers stopped"
+  fi
+  if [[ -n "$SERVE_PID" ]]; then
+    echo "[demo] stopping the dashboard"
+    stop_pid "$SERVE_PID" "drain-admin serve" 5
   fi
   if [[ -n "$RECEIVER_PID" ]]; then
     echo "[demo] stopping the receiver"
@@ -244,11 +251,31 @@ producer() {
 producer </dev/null &
 PRODUCER_PID=$!
 
+phase "dashboard and API (drain-admin serve)"
+: >"$RUN/serve.log"
+"$ADMIN" serve --listen "${DEMO_LISTEN:-127.0.0.1:8080}" --allow-private-endpoints --ca-file "$CA_FILE" \
+  </dev/null >>"$RUN/serve.log" 2>&1 &
+SERVE_PID=$!
+DASHBOARD_URL=""
+for _ in $(seq 1 100); do
+  DASHBOARD_URL="$(grep -o 'http://[^ ]*/$' "$RUN/serve.log" | tail -n 1 || true)"
+  [[ -n "$DASHBOARD_URL" ]] && break
+  kill -0 "$SERVE_PID" 2>/dev/null || { tail -n 5 "$RUN/serve.log" >&2; die "drain-admin serve did not start (port taken? set DEMO_LISTEN=127.0.0.1:0)"; }
+  sleep 0.1
+done
+[[ -n "$DASHBOARD_URL" ]] || die "drain-admin serve did not start"
+"$ADMIN" token revoke "$ACCOUNT" "$ADMIN_EMAIL" >/dev/null # one live demo token: the previous run's ends
+SIGNIN_TOKEN="$("$ADMIN" token create "$ACCOUNT" "$ADMIN_EMAIL" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+echo "[demo] dashboard: open $DASHBOARD_URL and sign in with the token"
+echo "[demo]   $SIGNIN_TOKEN"
+echo "[demo] API:       curl -H 'Authorization: Bearer $SIGNIN_TOKEN' ${DASHBOARD_URL}api/v1/drains"
+
 phase "live status (Ctrl-C to stop)"
 START=$SECONDS
 while :; do
   frame="$(
     echo "LogDrain demo — $(date '+%H:%M:%S')   receiver $RECEIVER_URL   Ctrl-C stops everything"
+    echo "dashboard $DASHBOARD_URL   sign-in token $SIGNIN_TOKEN"
     echo
     echo "### drain-admin list $ACCOUNT"
     "$ADMIN" list "$ACCOUNT" 2>&1 || true
@@ -261,6 +288,7 @@ while :; do
   )"
   if [[ -t 1 ]]; then printf '\033[H\033[2J\033[3J'; else echo "----"; fi
   printf '%s\n' "$frame"
+  kill -0 "$SERVE_PID" 2>/dev/null || echo "!! the dashboard exited; see $RUN/serve.log"
   for n in "${!WORKER_PIDS[@]}"; do
     kill -0 "${WORKER_PIDS[$n]}" 2>/dev/null || echo "!! worker demo-$((n + 1)) exited; see $RUN/worker-$((n + 1)).log"
   done

@@ -49,7 +49,9 @@ extension Admin {
     public func createToken(account: String, email: String, json: Bool) throws -> String {
         let issued = try createToken(account: account, email: email)
         if json { return JSONOutput.object([("token", .string(issued.token))]).render() }
-        return "sign-in token for \(issued.email) in \(issued.account) (shown once; store it now):\n\(issued.token)"
+        // stdout is the token alone (for `TOKEN=$(drain-admin token create ...)`); the words go to stderr.
+        notices.append("sign-in token for \(issued.email) in \(issued.account) (shown once; store it now)")
+        return issued.token
     }
 
     public func revokeTokens(account: String, email: String) throws -> String {

@@ -28,7 +28,7 @@ public final class Admin {
     private var storeCache: AdminStore?
     private var keysCache: SecretKeys??
     /// Lines for stderr once the command succeeded (e.g. that a secret went unencrypted).
-    public private(set) var notices: [String] = []
+    public internal(set) var notices: [String] = []
 
     public init(environment: AdminEnvironment) { self.environment = environment }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import XCTest
 
 /// The JSON API of `drain-admin serve` (DESIGN §6) over real HTTP, against the real database and
@@ -265,9 +266,42 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(try runTool(h, "drain-admin", ["token", "create", a.name, "not-an-email"]).status, 2)
         let plain = try runTool(h, "drain-admin", ["token", "create", a.name, a.admin])
         XCTAssertEqual(plain.status, 0)
-        XCTAssertTrue(plain.stdout.contains("ldt_"))
+        XCTAssertNotNil(plain.stdout.range(of: #"^ldt_[0-9a-f]{64}\n$"#, options: .regularExpression), "the token alone on stdout: \(plain.stdout)")
+        XCTAssertTrue(plain.stderr.contains("shown once"), plain.stderr)
         let bad = try runTool(h, "drain-admin", ["serve", "--listen", "nowhere"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("listen"), bad.stderr)
+    }
+
+    /// `serve` needs no superuser: an operator login runs it; member and worker logins can
+    /// neither make tokens nor read their hashes or the sessions.
+    func testServeRunsAsAnOperatorLoginAndTokensStayOutOfReach() throws {
+        func login(_ group: String) throws -> (name: String, url: String) {
+            let name = "r_" + UUID().uuidString.prefix(8).lowercased()
+            try h.connect().execute(script: "create role \(name) login in role \(group)")
+            return (name, h.databaseURL.replacingOccurrences(of: "://postgres@", with: "://\(name)@"))
+        }
+        let op = try login("logdrain_operator")
+        let a = try h.makeAccount("api")
+        let token = try runTool(h, "drain-admin", ["token", "create", a.name, a.admin, "--json"], env: ["DATABASE_URL": op.url])
+        XCTAssertEqual(token.status, 0, token.stderr)
+        serve.stop()
+        serve = try ServeProcess(h, env: ["DATABASE_URL": op.url])
+        let created = try http("POST", api + "/drains", token: token.object["token"] as? String,
+                               json: createBody(name: "as operator", path: "/api-operator"))
+        XCTAssertEqual(created.status, 201, created.body + serve.log)
+
+        for group in ["logdrain_member", "logdrain_worker", "logdrain_producer"] {
+            let role = try login(group)
+            let r = try runTool(h, "drain-admin", ["token", "create", a.name, a.admin], env: ["DATABASE_URL": role.url])
+            XCTAssertEqual(r.status, 2, "\(group): \(r.stderr)")
+            let db = try PostgresConnection(conninfo: role.url)
+            for sql in ["select * from api_tokens", "select * from dashboard_sessions",
+                        "select * from logdrain_token_lookup('000000000000')", "select token_revoke('x', 'y@z.io')"] {
+                XCTAssertThrowsError(try db.query(sql), "\(group): \(sql)") {
+                    XCTAssertEqual(($0 as? PostgresError)?.sqlState, "42501", "\(group): \(sql): \($0)")
+                }
+            }
+        }
     }
 }
