@@ -16,6 +16,8 @@ create table api_tokens (
     last_used_at timestamptz,
     foreign key (account_id, user_id) references memberships (account_id, user_id) on delete cascade
 );
+-- For token_revoke and the cascade from memberships.
+create index api_tokens_member on api_tokens (account_id, user_id);
 
 -- A dashboard session: the cookie holds 256 random bits, the table their SHA-256 (a hash of a
 -- random value of that size is safe to look up by equality). Sessions end with their token.
@@ -27,6 +29,7 @@ create table dashboard_sessions (
     expires_at   timestamptz not null
 );
 create index dashboard_sessions_expiry on dashboard_sessions (expires_at);
+create index dashboard_sessions_token on dashboard_sessions (token_id);
 
 create function token_create(p_account text, p_email text, p_lookup_key text, p_token_hash text) returns timestamptz
 language plpgsql as $$
@@ -94,12 +97,16 @@ language sql as $$
     where id = p_token_id and (last_used_at is null or last_used_at < now() - interval '1 minute')
 $$;
 
-create function logdrain_session_create(p_token_id bigint, p_session_hash text, p_csrf text, p_seconds integer) returns void
-language sql as $$
+-- False when the token was revoked meanwhile (then there is no session to make).
+create function logdrain_session_create(p_token_id bigint, p_session_hash text, p_csrf text, p_seconds integer) returns boolean
+language plpgsql as $$
+begin
     delete from dashboard_sessions where expires_at < now();
     insert into dashboard_sessions (session_hash, token_id, csrf_token, expires_at)
-    values (p_session_hash, p_token_id, p_csrf, now() + make_interval(secs => p_seconds));
-$$;
+    select p_session_hash, t.id, p_csrf, now() + make_interval(secs => p_seconds)
+    from api_tokens t where t.id = p_token_id for key share of t;
+    return found;
+end $$;
 
 create function logdrain_session_lookup(p_session_hash text)
 returns table (token_id bigint, account text, email text, role text, csrf_token text)

@@ -70,11 +70,13 @@ extension Admin {
         return candidate.member
     }
 
-    public func startSession(for member: SignedInMember) throws -> DashboardSession {
+    /// Signs in with a token: a new session, or nil when the token is unknown or revoked.
+    public func signIn(token: String) throws -> DashboardSession? {
+        guard let member = try authenticate(token: token) else { return nil }
         let cookie = Hex.encode(SecureRandom.bytes(32))
         let csrf = Hex.encode(SecureRandom.bytes(32))
-        try store.createSession(tokenID: member.tokenID, sessionHash: SHA256Digest.hex(cookie), csrf: csrf,
-                                seconds: Self.sessionSeconds)
+        guard try store.createSession(tokenID: member.tokenID, sessionHash: SHA256Digest.hex(cookie), csrf: csrf,
+                                      seconds: Self.sessionSeconds) else { return nil }
         return DashboardSession(cookie: cookie, csrf: csrf, member: member)
     }
 

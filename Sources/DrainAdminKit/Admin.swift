@@ -12,6 +12,8 @@ public struct AdminEnvironment: Sendable {
     public var allowPrivateEndpoints: Bool
     /// `--secret-keys-file` or `DRAIN_SECRET_KEYS_FILE` (§5); nil: secrets stored as given.
     public var secretKeysFile: String?
+    /// SQL run on every (re)connect, e.g. the server's `SET statement_timeout`.
+    public var sessionSetup: String?
 
     public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String? = nil) {
         let env = ProcessInfo.processInfo.environment
@@ -26,20 +28,33 @@ public struct AdminEnvironment: Sendable {
 public final class Admin {
     let environment: AdminEnvironment
     private var storeCache: AdminStore?
-    private var keysCache: SecretKeys??
+    private var keysCache: SecretKeys?
+    private var keysStamp: String?
     /// Lines for stderr once the command succeeded (e.g. that a secret went unencrypted).
     public internal(set) var notices: [String] = []
 
     public init(environment: AdminEnvironment) { self.environment = environment }
 
-    /// The secret keys, loaded on first use; nil without a keys file.
+    /// The secret keys, loaded on first use and again whenever the file changes (a long-running
+    /// `serve` picks up a new current key without a restart); nil without a keys file.
     var secretKeys: SecretKeys? {
         get throws {
-            if let keysCache { return keysCache }
-            let keys = try environment.secretKeysFile.map { path throws(ValidationFailure) in try SecretKeys.load(path: path) }
+            guard let path = environment.secretKeysFile else { return nil }
+            let stamp = Self.modificationStamp(path)
+            if let keysCache, keysStamp == stamp { return keysCache }
+            let keys = try SecretKeys.load(path: path)
             keysCache = .some(keys)
+            keysStamp = stamp
             return keys
         }
+    }
+
+    /// Loads the keys file now (if there is one), so a server fails at start rather than on a request.
+    public func checkSecretKeys() throws { _ = try secretKeys }
+
+    private static func modificationStamp(_ path: String) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return "\(attributes[.modificationDate] ?? "")/\(attributes[.size] ?? "")"
     }
 
     /// What goes to the database for `secret`: sealed under the current key, or (without a
@@ -63,7 +78,7 @@ public final class Admin {
     var store: AdminStore {
         get throws {
             if let storeCache { return storeCache }
-            let s = AdminStore(db: try PostgresConnection(conninfo: environment.databaseURL))
+            let s = AdminStore(db: try PostgresConnection(conninfo: environment.databaseURL, setup: environment.sessionSetup))
             storeCache = s
             return s
         }

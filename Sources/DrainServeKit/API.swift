@@ -17,7 +17,7 @@ struct API: Sendable {
         }
         api.get("drains") { request, _ in
             await handle(request) { member, _ in
-                let all = try await pool.run { try $0.drains(account: member.account) }
+                let all = try await pool.read { try $0.drains(account: member.account) }
                 return (.ok, JSONOutput.array(all.map { Admin.json($0) }))
             }
         }
@@ -37,7 +37,7 @@ struct API: Sendable {
         api.get("drains/:id") { request, context in
             await handle(request) { member, _ in
                 let id = try context.parameters.require("id")
-                return (.ok, Admin.json(try await pool.run { try Self.owned(id, by: member, $0) }))
+                return (.ok, Admin.json(try await pool.read { try Self.owned(id, by: member, $0) }))
             }
         }
         api.patch("drains/:id") { request, context in
@@ -48,6 +48,9 @@ struct API: Sendable {
                                          samplingRate: try fields.int("sampling_rate"))
                 let secret = try fields.string("secret").map { SecretSource.given($0) }
                 let skipTest = try fields.bool("skip_test") ?? false
+                if change.isEmpty && secret == nil {
+                    throw APIError.invalid("body: nothing to change: give name, url, sampling_rate or secret", field: nil)
+                }
                 let drain = try await pool.run { admin in
                     _ = try Self.owned(id, by: member, admin)
                     _ = try admin.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: skipTest)
@@ -128,7 +131,7 @@ struct API: Sendable {
             throw APIError.unauthorized
         }
         let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard let member = try await pool.run({ try $0.authenticate(token: token) }) else { throw APIError.unauthorized }
+        guard let member = try await pool.read({ try $0.authenticate(token: token) }) else { throw APIError.unauthorized }
         return member
     }
 

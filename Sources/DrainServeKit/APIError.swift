@@ -1,5 +1,6 @@
 import DrainAdminKit
 import DrainCore
+import Foundation
 import Hummingbird
 
 /// An error answer of the JSON API (DESIGN §6): `{"error": {"code", "message", "field"}}`.
@@ -36,7 +37,10 @@ struct APIError: Error {
         case .conflict: return APIError(.conflict, "conflict", e.message)
         case .endpointTest: return APIError(.unprocessableContent, "endpoint_test_failed", e.message)
         case .unavailable: return APIError(.serviceUnavailable, "unavailable", "database unavailable; try again shortly")
-        case .failed: return APIError(.internalServerError, "internal", e.message)
+        case .failed:
+            // The detail (a database message may quote row values) goes to the server's log only.
+            FileHandle.standardError.write(Data("drain-admin serve: error: \(e.message)\n".utf8))
+            return APIError(.internalServerError, "internal", "internal error; the server's log has the details")
         }
     }
 

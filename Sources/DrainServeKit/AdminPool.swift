@@ -5,7 +5,7 @@ import Synchronization
 /// A few `Admin`s, each with its own PostgreSQL connection and its own serial queue, so libpq's
 /// and curl's blocking calls (a test send may wait 10 s for an endpoint) never run on Swift's
 /// cooperative threads or on the HTTP server's event loops. A request borrows a free admin and
-/// waits (without blocking a thread) while all are busy.
+/// waits (without blocking a thread) while all are busy, up to `maxWait`; then it is answered 503.
 final class AdminPool: Sendable {
     /// One admin and the only queue that touches it.
     private final class Slot: @unchecked Sendable {
@@ -17,42 +17,74 @@ final class AdminPool: Sendable {
         }
     }
 
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Slot?, Never>
+    }
+
     private struct State {
         var free: [Slot]
-        var waiters: [CheckedContinuation<Slot, Never>] = []
+        var waiters: [Waiter] = []
+        var nextWaiter: UInt64 = 0
     }
 
     private let state: Mutex<State>
+    private let maxWait: Duration
 
-    init(size: Int, makeAdmin: () -> Admin) {
+    init(size: Int, maxWait: Duration = .seconds(30), makeAdmin: () -> Admin) {
         state = Mutex(State(free: (0..<max(1, size)).map { Slot(admin: makeAdmin(), index: $0) }))
+        self.maxWait = maxWait
     }
 
     /// Runs `body` with an admin on that admin's own thread.
     func run<T: Sendable>(_ body: @escaping @Sendable (Admin) throws -> T) async throws -> T {
-        let slot = await acquire()
+        guard let slot = await acquire() else {
+            throw AdminError("server busy: every database connection stayed in use for \(maxWait); try again shortly",
+                             exitCode: 1, kind: .unavailable)
+        }
         defer { release(slot) }
         return try await withCheckedThrowingContinuation { continuation in
             slot.queue.async { continuation.resume(with: Result { try body(slot.admin) }) }
         }
     }
 
-    private func acquire() async -> Slot {
-        await withCheckedContinuation { continuation in
-            let slot: Slot? = state.withLock { s in
-                if let slot = s.free.popLast() { return slot }
-                s.waiters.append(continuation)
-                return nil
+    /// For statements that change nothing: tried once more when the first try found the
+    /// connection gone (after a database restart each pooled connection notices only on use).
+    func read<T: Sendable>(_ body: @escaping @Sendable (Admin) throws -> T) async throws -> T {
+        do {
+            return try await run(body)
+        } catch where AdminError.from(error).kind == .unavailable {
+            return try await run(body)
+        }
+    }
+
+    private func acquire() async -> Slot? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Slot?, Never>) in
+            let waiterID: UInt64? = state.withLock { s in
+                if let slot = s.free.popLast() { continuation.resume(returning: slot); return nil }
+                s.nextWaiter += 1
+                s.waiters.append(Waiter(id: s.nextWaiter, continuation: continuation))
+                return s.nextWaiter
             }
-            if let slot { continuation.resume(returning: slot) }
+            guard let waiterID else { return }
+            let maxWait = maxWait
+            Task { [weak self] in
+                try? await Task.sleep(for: maxWait)
+                guard let self else { return }
+                let expired = self.state.withLock { s -> Waiter? in
+                    guard let i = s.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
+                    return s.waiters.remove(at: i)
+                }
+                expired?.continuation.resume(returning: nil)
+            }
         }
     }
 
     private func release(_ slot: Slot) {
-        let waiter: CheckedContinuation<Slot, Never>? = state.withLock { s in
+        let waiter: Waiter? = state.withLock { s in
             if s.waiters.isEmpty { s.free.append(slot); return nil }
             return s.waiters.removeFirst()
         }
-        waiter?.resume(returning: slot)
+        waiter?.continuation.resume(returning: slot)
     }
 }

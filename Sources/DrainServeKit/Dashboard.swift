@@ -40,17 +40,17 @@ struct Dashboard: Sendable {
         }
         router.post("signin") { request, _ in
             await page(request) { _ in
+                if Self.isCrossSite(request) { return signInPage(request, error: "Please sign in from this page.", status: .forbidden) }
                 let form = try await Self.form(request)
-                guard let cookie = request.cookies[Self.signInCookie]?.value, let csrf = form["csrf"],
+                guard let cookie = request.cookies[Self.signInCookie]?.value, let csrf = form["csrf"], !csrf.isEmpty,
                       ConstantTime.equal(Array(cookie.utf8), Array(csrf.utf8)) else {
                     return signInPage(request, error: "Your sign-in form expired. Please try again.", status: .forbidden)
                 }
                 let token = form.text("token") ?? ""
-                guard let member = try await pool.run({ try $0.authenticate(token: token) }) else {
+                guard let session = try await pool.run({ try $0.signIn(token: token) }) else {
                     return signInPage(request, error: "That token is not valid (or was revoked). Ask your platform operator for a new one.",
                                       status: .unauthorized)
                 }
-                let session = try await pool.run { try $0.startSession(for: member) }
                 var response = Self.redirect("/")
                 response.setCookie(Self.cookie(Self.sessionCookie, session.cookie, request, maxAge: Admin.sessionSeconds))
                 response.setCookie(Self.cookie(Self.signInCookie, "", request, maxAge: 0))
@@ -97,7 +97,7 @@ struct Dashboard: Sendable {
             await page(request) { session in
                 guard let session else { return Self.redirect("/") }
                 let id = try context.parameters.require("id")
-                let drain = try await pool.run { try API.owned(id, by: session.member, $0) }
+                let drain = try await pool.read { try API.owned(id, by: session.member, $0) }
                 return render("confirmDelete", session, ["title": "Delete \(drain.name)",
                                                         "drain": ["id": drain.id, "name": drain.name, "url": drain.url]])
             }
@@ -117,6 +117,7 @@ struct Dashboard: Sendable {
     static let doneMessages = [
         "created": "Log drain created. New logs are delivered to it within seconds.",
         "updated": "Log drain saved.",
+        "unchanged": "Nothing to save: the log drain is as it was.",
         "enabled": "Log drain enabled: delivery resumes from where it stopped.",
         "disabled": "Log drain disabled: nothing is sent until you enable it again.",
         "deleted": "Log drain deleted.",
@@ -146,7 +147,7 @@ struct Dashboard: Sendable {
     }
 
     private func editForm(_ id: String, _ session: DashboardSession) async throws -> FormState {
-        let drain = try await pool.run { try API.owned(id, by: session.member, $0) }
+        let drain = try await pool.read { try API.owned(id, by: session.member, $0) }
         return FormState(editingID: id, currentName: drain.name, name: drain.name, url: "",
                          urlPlaceholder: "\(drain.url) (leave empty to keep)", samplingRate: String(drain.samplingRate))
     }
@@ -155,6 +156,7 @@ struct Dashboard: Sendable {
     private func save(_ id: String?, _ form: FormBody, _ session: DashboardSession) async throws -> Response {
         let member = session.member
         var state = id == nil ? FormState.blank : try await editForm(id!, session)
+        let currentRate = Int(state.samplingRate)
         state.name = form.text("name") ?? (id == nil ? "" : state.name)
         state.url = form.text("url") ?? ""
         state.secret = form["secret"] ?? ""
@@ -182,7 +184,8 @@ struct Dashboard: Sendable {
             if let id {
                 let change = DrainChange(name: state.name == state.currentName ? nil : state.name,
                                          url: state.url.isEmpty ? nil : state.url,
-                                         samplingRate: rate)
+                                         samplingRate: rate == currentRate ? nil : rate)
+                if change.isEmpty && secret == nil { return Self.redirect("/?done=unchanged") }
                 try await pool.run { admin in
                     _ = try API.owned(id, by: member, admin)
                     _ = try admin.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: false)
@@ -204,7 +207,7 @@ struct Dashboard: Sendable {
     private func drainsPage(_ session: DashboardSession, notice: String? = nil, error: String? = nil,
                             form: FormState, status: HTTPResponse.Status = .ok) async throws -> Response {
         let member = session.member
-        let drains = try await pool.run { try $0.drains(account: member.account) }
+        let drains = try await pool.read { try $0.drains(account: member.account) }
         let rows: [[String: Any]] = drains.map { d in
             ["id": d.id, "name": d.name, "url": d.url, "enabled": d.enabled,
              "status": Admin.statusWord(d), "statusClass": d.enabled ? (d.consecutiveFailures > 0 ? "failing" : "enabled") : (d.disabledReason == "failures" ? "failed" : "disabled"),
@@ -252,6 +255,9 @@ struct Dashboard: Sendable {
     private func action(_ request: Request, writes: Bool = false,
                         _ body: (DashboardSession, FormBody) async throws -> Response) async -> Response {
         do {
+            if Self.isCrossSite(request) {
+                return Self.html(Self.errorPage("This form did not come from this dashboard."), status: .forbidden)
+            }
             guard let session = try await session(of: request) else { return Self.redirect("/") }
             let form = try await Self.form(request)
             guard let csrf = form["csrf"], ConstantTime.equal(Array(csrf.utf8), Array(session.csrf.utf8)) else {
@@ -269,7 +275,14 @@ struct Dashboard: Sendable {
 
     private func session(of request: Request) async throws -> DashboardSession? {
         guard let cookie = request.cookies[Self.sessionCookie]?.value, !cookie.isEmpty else { return nil }
-        return try await pool.run { try $0.session(cookie: cookie) }
+        return try await pool.read { try $0.session(cookie: cookie) }
+    }
+
+    /// Browsers say where a request came from (`Sec-Fetch-Site`); a form posted from another
+    /// site is refused before its CSRF token is even looked at.
+    static func isCrossSite(_ request: Request) -> Bool {
+        let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased()
+        return site == "cross-site" || site == "same-site"
     }
 
     static func form(_ request: Request) async throws -> FormBody {

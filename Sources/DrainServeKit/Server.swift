@@ -29,9 +29,14 @@ public enum DrainServer {
     public static func run(environment: AdminEnvironment, listen: String, connections: Int = 4,
                            ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let (host, port) = try parseListen(listen)
+        var environment = environment
+        // A lock held on drains (or a stuck statement) must answer 503, not hold a connection forever.
+        environment.sessionSetup = "set statement_timeout = '15s'; set lock_timeout = '5s'"
         // Fail fast, with the one-line error, when the database or the schema (007_tokens) is not
         // there, or this session may not look tokens up (not an operator session).
-        _ = try Admin(environment: environment).authenticate(token: "ldt_" + String(repeating: "0", count: 64))
+        let probe = Admin(environment: environment)
+        _ = try probe.authenticate(token: "ldt_" + String(repeating: "0", count: 64))
+        try probe.checkSecretKeys()
         if environment.secretKeysFile == nil {
             FileHandle.standardError.write(Data("drain-admin: note: no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): secrets saved through the dashboard and API are stored unencrypted\n".utf8))
         }
@@ -55,7 +60,13 @@ public enum DrainServer {
 /// this server's stylesheet (no script at all).
 struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own answers (no such route, method not allowed) get the headers too.
+            response = try error.response(from: request, context: context)
+        }
         response.headers[.contentSecurityPolicy] =
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"

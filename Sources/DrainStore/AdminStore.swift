@@ -54,8 +54,9 @@ public final class AdminStore {
 
     public func markTokenUsed(_ tokenID: Int64) throws { try db.query(SQL.Tokens.used, [tokenID]) }
 
-    public func createSession(tokenID: Int64, sessionHash: String, csrf: String, seconds: Int) throws {
-        try db.query(SQL.Tokens.createSession, [tokenID, sessionHash, csrf, seconds])
+    /// False when the token is gone (revoked since it was checked).
+    public func createSession(tokenID: Int64, sessionHash: String, csrf: String, seconds: Int) throws -> Bool {
+        try db.query(SQL.Tokens.createSession, [tokenID, sessionHash, csrf, seconds]).rows.first?.bool("created") ?? false
     }
 
     public func session(hash: String) throws -> (member: SignedInMember, csrf: String)? {

@@ -46,7 +46,7 @@ enum SQL {
         static let revoke = "select token_revoke($1, $2) as revoked"
         static let lookup = "select token_id, token_hash, account, email, role from logdrain_token_lookup($1)"
         static let used = "select logdrain_token_used($1::bigint)"
-        static let createSession = "select logdrain_session_create($1::bigint, $2, $3, $4::int)"
+        static let createSession = "select logdrain_session_create($1::bigint, $2, $3, $4::int) as created"
         static let session = "select token_id, account, email, role, csrf_token from logdrain_session_lookup($1)"
         static let deleteSession = "select logdrain_session_delete($1)"
     }

@@ -110,5 +110,29 @@ final class DashboardTests: XCTestCase {
         XCTAssertTrue(r.body.contains("Endpoint URL: must be an https:// URL"), r.body)
         XCTAssertTrue(r.body.contains("&lt;script&gt;"), "escaped")
         XCTAssertFalse(r.body.contains("<script>"))
+        // A saved name with markup is text in the table, the title and the delete page.
+        let marked = try runTool(h, "drain-admin", ["create", b.name, "--as", b.admin, "--name", "<img src=x onerror=alert(1)>\"'",
+                                                    "--url", h.receiverURL + "/web-markup", "--secret-file", h.secretFile,
+                                                    "--skip-test", "--json", "--allow-private-endpoints"])
+        XCTAssertEqual(marked.status, 0, marked.stderr)
+        let id = marked.object["id"] as? String ?? ""
+        for page in [try http("GET", serve.baseURL + "/", cookieJar: cookies), try http("GET", serve.baseURL + "/?edit=\(id)", cookieJar: cookies),
+                     try http("GET", serve.baseURL + "/drains/\(id)/delete", cookieJar: cookies)] {
+            XCTAssertEqual(page.status, 200)
+            XCTAssertFalse(page.body.contains("<img"), page.body)
+            XCTAssertTrue(page.body.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"), page.body)
+        }
+        // A form posted from another site is refused whatever it carries.
+        let cross = try http("POST", serve.baseURL + "/drains/\(id)/disable", form: "csrf=\(signed.csrf)",
+                             headers: ["Sec-Fetch-Site: cross-site"], cookieJar: cookies)
+        XCTAssertEqual(cross.status, 403)
+        XCTAssertEqual(try h.show(id)["enabled"] as? Bool, true)
+        // Saving an unchanged edit form changes (and audits) nothing.
+        let before = try runTool(h, "drain-admin", ["audit", b.name, "--json"]).array.count
+        let same = try http("POST", serve.baseURL + "/drains/\(id)", form: "csrf=\(signed.csrf)&action=save&name=&url=&secret=&sampling_rate=1000",
+                            cookieJar: cookies)
+        XCTAssertEqual(same.status, 303, same.body)
+        XCTAssertEqual(same.headers["location"], "/?done=unchanged")
+        XCTAssertEqual(try runTool(h, "drain-admin", ["audit", b.name, "--json"]).array.count, before)
     }
 }

@@ -39,10 +39,17 @@ final class ServeAPITests: XCTestCase {
             XCTAssertEqual(r.headers["www-authenticate"], "Bearer")
         }
         XCTAssertEqual(try http("GET", api + "/drains", token: a.adminToken).status, 200)
-        // The database keeps only the hash: the token itself is nowhere in it.
-        let stored = try h.connect().query("select count(*) as n from api_tokens where token_hash = $1 or lookup_key = $1",
-                                           [a.adminToken]).rows[0].int("n")
-        XCTAssertEqual(stored, 0)
+        // The database keeps the SHA-256 of the token, and the token itself nowhere.
+        let db = try h.connect()
+        let hashed = try db.query("select count(*) as n from api_tokens where token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+                                  [a.adminToken]).rows[0].int("n")
+        XCTAssertEqual(hashed, 1)
+        let plain = try db.query("""
+            select (select count(*) from api_tokens t where strpos(t::text, $1) > 0)
+                 + (select count(*) from audit_events e where strpos(e::text, $1) > 0)
+                 + (select count(*) from dashboard_sessions s where strpos(s::text, $1) > 0) as n
+            """, [String(a.adminToken.dropFirst(4 + 12))]).rows[0].int("n")
+        XCTAssertEqual(plain, 0, "no table holds the token's secret part")
         let revoked = try runTool(h, "drain-admin", ["token", "revoke", a.name, a.admin])
         XCTAssertEqual(revoked.status, 0, revoked.stderr)
         XCTAssertEqual(try http("GET", api + "/drains", token: a.adminToken).status, 401)
@@ -241,6 +248,9 @@ final class ServeAPITests: XCTestCase {
                                          "/api/v1/drains/{id}/disable", "/api/v1/drains/{id}/test"])
         XCTAssertEqual(r.headers["x-frame-options"], "DENY")
         XCTAssertTrue(r.headers["content-security-policy"]?.contains("default-src 'none'") ?? false)
+        let unknown = try http("GET", serve.baseURL + "/no/such/page")
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertEqual(unknown.headers["x-frame-options"], "DENY", "the router's own answers carry the headers too")
     }
 
     /// 503 while the database is down, and service again after it returns, without a restart.
@@ -249,11 +259,13 @@ final class ServeAPITests: XCTestCase {
         let a = try account()
         XCTAssertEqual(try http("GET", api + "/drains", token: a.adminToken).status, 200)
         XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["stop", pgDir]), 0)
-        defer { _ = spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]) }
+        var restarted = false
+        defer { if !restarted { _ = spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]) } }
         let down = try http("GET", api + "/drains", token: a.adminToken)
         XCTAssertEqual(down.status, 503, down.body)
         XCTAssertEqual(down.error["code"] as? String, "unavailable")
         XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]), 0)
+        restarted = true
         try waitUntil(20, "the API answers again") { (try? http("GET", self.api + "/drains", token: a.adminToken).status) == 200 }
     }
 
@@ -271,6 +283,9 @@ final class ServeAPITests: XCTestCase {
         let bad = try runTool(h, "drain-admin", ["serve", "--listen", "nowhere"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("listen"), bad.stderr)
+        let noKeys = try runTool(h, "drain-admin", ["serve", "--listen", "127.0.0.1:0", "--secret-keys-file", "/nonexistent/keys"])
+        XCTAssertEqual(noKeys.status, 2, "a server fails at start, not on the first request")
+        XCTAssertTrue(noKeys.stderr.contains("secret-keys-file"), noKeys.stderr)
     }
 
     /// `serve` needs no superuser: an operator login runs it; member and worker logins can
@@ -279,7 +294,9 @@ final class ServeAPITests: XCTestCase {
         func login(_ group: String) throws -> (name: String, url: String) {
             let name = "r_" + UUID().uuidString.prefix(8).lowercased()
             try h.connect().execute(script: "create role \(name) login in role \(group)")
-            return (name, h.databaseURL.replacingOccurrences(of: "://postgres@", with: "://\(name)@"))
+            let url = h.databaseURL.replacingOccurrences(of: "://postgres@", with: "://\(name)@")
+            XCTAssertNotEqual(url, h.databaseURL, "the test connects as the new login role")
+            return (name, url)
         }
         let op = try login("logdrain_operator")
         let a = try h.makeAccount("api")
