@@ -29,6 +29,7 @@ if ((WITH_TEST_PEERS)); then
     chromium             # the dashboard's browser test (headless)
     chromium-driver      # WebDriver for it
     python3-selenium     # drives it, from Debian's /usr/bin/python3
+    systemd              # systemd-analyze verify for deploy/systemd/
   )
 fi
 
@@ -70,13 +71,16 @@ else
 fi
 
 if ((WITH_TEST_PEERS)); then
-  if python3 -c 'import schemathesis' 2>/dev/null; then
-    echo "install-deps: schemathesis $(python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"))') present"
-  else
-    echo "install-deps: pip install schemathesis (PyPI) for python3 at $(command -v python3)"
-    python3 -m pip install --quiet --disable-pip-version-check schemathesis || {
-      echo "install-deps: could not install schemathesis; run: python3 -m pip install schemathesis" >&2
-      exit 1
-    }
-  fi
+  # From PyPI: schemathesis (API tests) and kubernetes-validate (deploy/kubernetes/ against the schemas).
+  for module in schemathesis:schemathesis kubernetes_validate:kubernetes-validate; do
+    if python3 -c "import ${module%%:*}" 2>/dev/null; then
+      echo "install-deps: ${module#*:} $(python3 -c "import importlib.metadata as m; print(m.version('${module#*:}'))") present"
+    else
+      echo "install-deps: pip install ${module#*:} (PyPI) for python3 at $(command -v python3)"
+      python3 -m pip install --quiet --disable-pip-version-check "${module#*:}" || {
+        echo "install-deps: could not install ${module#*:}; run: python3 -m pip install ${module#*:}" >&2
+        exit 1
+      }
+    fi
+  done
 fi
