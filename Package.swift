@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Worker metrics: recorded through swift-metrics, kept and rendered by swift-prometheus.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // Thin C bindings: module maps only (plus curl's typed setopt shims).
@@ -37,8 +40,11 @@ let package = Package(
         // Endpoint delivery shared by the worker and the admin's test sends.
         .target(name: "Delivery", dependencies: ["DrainCore", "HTTPClient"]),
         .target(name: "DrainWorkerKit", dependencies: [
-            "DrainCore", "DrainStore", "Delivery", "Postgres",
+            "DrainCore", "DrainStore", "Delivery", "Postgres", "HTTPClient",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "DrainAdminKit", dependencies: [
             "DrainCore", "DrainStore", "Delivery", "Postgres",

@@ -14,9 +14,14 @@ public struct AdminEnvironment: Sendable {
     public var secretKeysFile: String?
     /// SQL run on every (re)connect, e.g. the server's `SET statement_timeout`.
     public var sessionSetup: String?
+    /// `--transaction-pooling` or `DRAIN_TRANSACTION_POOLING=1`: the database URL is a
+    /// transaction-pooling proxy (pgbouncer); no session settings are made.
+    public var transactionPooling: Bool
 
-    public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String? = nil) {
+    public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String? = nil,
+                transactionPooling: Bool = false) {
         let env = ProcessInfo.processInfo.environment
+        self.transactionPooling = transactionPooling || env["DRAIN_TRANSACTION_POOLING"] == "1"
         self.databaseURL = databaseURL ?? env["DATABASE_URL"] ?? ""
         self.caFile = caFile ?? env["DRAIN_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         self.allowPrivateEndpoints = allowPrivateEndpoints || env["DRAIN_ALLOW_PRIVATE_ENDPOINTS"] == "1"
@@ -78,7 +83,9 @@ public final class Admin {
     var store: AdminStore {
         get throws {
             if let storeCache { return storeCache }
-            let s = AdminStore(db: try PostgresConnection(conninfo: environment.databaseURL, setup: environment.sessionSetup))
+            let s = AdminStore(db: try PostgresConnection(conninfo: environment.databaseURL,
+                                                          setup: environment.transactionPooling ? nil : environment.sessionSetup,
+                                                          namedStatements: !environment.transactionPooling))
             storeCache = s
             return s
         }
@@ -92,11 +99,15 @@ public final class Admin {
                                : "applied migrations: \(applied.joined(separator: ", "))"
     }
 
-    public func maintain(daysAhead: Int, retentionDays: Int) throws -> String {
-        guard (1...366).contains(daysAhead) else { throw AdminError("days-ahead: must be between 1 and 366 (got \(daysAhead))") }
-        guard (1...3650).contains(retentionDays) else { throw AdminError("retention-days: must be between 1 and 3650 (got \(retentionDays))") }
+    /// Upkeep now; given settings are saved (the workers' hourly runs use them too).
+    public func maintain(daysAhead: Int?, retentionDays: Int?) throws -> String {
+        if let daysAhead, !(1...366).contains(daysAhead) { throw AdminError("days-ahead: must be between 1 and 366 (got \(daysAhead))") }
+        if let retentionDays, !(1...3650).contains(retentionDays) {
+            throw AdminError("retention-days: must be between 1 and 3650 (got \(retentionDays))")
+        }
         let r = try store.maintain(daysAhead: daysAhead, retentionDays: retentionDays)
-        return "partitions created: \(r.created), dropped (older than \(retentionDays) days): \(r.dropped)"
+        return "partitions created: \(r.created), dropped (older than \(r.retentionDays) days): \(r.dropped); "
+            + "keeping \(r.daysAhead) days ahead and \(r.retentionDays) days of logs (the workers' hourly upkeep uses the same)"
     }
 
     // MARK: accounts and members

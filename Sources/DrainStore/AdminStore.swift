@@ -157,12 +157,11 @@ public final class AdminStore {
         }
     }
 
-    /// Partitions ahead, retention behind, and forgetting long-dead workers.
-    public func maintain(daysAhead: Int, retentionDays: Int) throws -> (created: Int, dropped: Int) {
-        let created = try db.query(SQL.Maintenance.ensurePartitions, [daysAhead]).rows[0].int("created") ?? 0
-        let dropped = try db.query(SQL.Maintenance.dropPartitions, [retentionDays]).rows[0].int("dropped") ?? 0
-        try db.query(SQL.Maintenance.forgetWorkers, [Double(24 * 3600)])
-        return (created, dropped)
+    /// Partitions ahead, retention behind, and forgetting long-dead workers; given settings are
+    /// saved for the workers' hourly runs too.
+    public func maintain(daysAhead: Int?, retentionDays: Int?) throws -> MaintenanceRun {
+        let r = try db.query(SQL.Maintenance.run, [daysAhead, retentionDays, nil as Double?, "drain-admin"]).rows[0]
+        return MaintenanceRun(r)
     }
 
     // MARK: ingest

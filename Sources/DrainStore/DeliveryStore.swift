@@ -102,6 +102,21 @@ public final class DeliveryStore {
         set statement_timeout = '60s'; set idle_in_transaction_session_timeout = '60s'
         """
 
+    /// Behind a transaction-pooling proxy only what the proxy carries from server connection to
+    /// server connection: pgbouncer tracks TimeZone and DateStyle (it sets them again on each
+    /// server connection it hands this client), not the timeouts, which a SET would leave on a
+    /// shared server connection. Set those on the login role instead
+    /// (`alter role ... set statement_timeout = '60s'`).
+    public static let pooledSessionSetup = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'"
+
+    /// A worker's connection: named prepared statements and the session settings above, or
+    /// behind a transaction pooler unnamed statements and only the settings it carries.
+    public static func connect(url: String, workerName: String, transactionPooling: Bool) throws -> DeliveryStore {
+        DeliveryStore(db: try PostgresConnection(conninfo: url, setup: transactionPooling ? pooledSessionSetup : sessionSetup,
+                                                 namedStatements: !transactionPooling),
+                      workerName: workerName)
+    }
+
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
     /// to send are absent from the result.
     public func readBatches(_ drains: some Collection<ClaimedDrain>) throws -> [String: Batch] {
@@ -272,6 +287,15 @@ public final class DeliveryStore {
 
     public func heartbeat(host: String, pid: Int, inFlight: Int) throws {
         try db.query(SQL.Workers.heartbeat, [workerName, host, pid, inFlight])
+    }
+
+    /// The hourly upkeep, if no other worker ran it within `ifOlderThan`; nil when skipped.
+    public func maintainIfDue(ifOlderThan seconds: Double) throws -> MaintenanceRun? {
+        try db.query(SQL.Maintenance.run, [nil as Int?, nil as Int?, seconds, workerName]).rows.first.map(MaintenanceRun.init)
+    }
+
+    public func watermarkAgeSeconds() throws -> Double {
+        try db.query(SQL.Workers.watermarkAge).rows.first?.double("age") ?? 0
     }
 
     public func unregister() throws {

@@ -1,3 +1,4 @@
+import Postgres
 /// Rows as the product shows them. Times are RFC 3339 strings (UTC) or nil.
 public struct Account: Sendable, Equatable {
     public let id: Int64
@@ -124,5 +125,20 @@ public struct SignedInMember: Sendable, Equatable {
         self.account = account
         self.email = email
         self.role = role
+    }
+}
+
+/// One upkeep run: partitions created and dropped, under these settings.
+public struct MaintenanceRun: Sendable {
+    public let created: Int
+    public let dropped: Int
+    public let daysAhead: Int
+    public let retentionDays: Int
+
+    init(_ r: PostgresRow) {
+        created = r.int("created") ?? 0
+        dropped = r.int("dropped") ?? 0
+        daysAhead = r.int("days_ahead") ?? 0
+        retentionDays = r.int("retention_days") ?? 0
     }
 }

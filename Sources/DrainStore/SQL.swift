@@ -5,8 +5,7 @@ import Postgres
 /// The worker's hot statements are prepared once per session.
 enum SQL {
     enum Migrations {
-        static let lock = "select pg_advisory_lock($1::bigint)"
-        static let unlock = "select pg_advisory_unlock($1::bigint)"
+        static let lock = "select pg_advisory_xact_lock($1::bigint)"
         static let createTable = """
             create table if not exists schema_migrations (
                 version text primary key,
@@ -19,8 +18,13 @@ enum SQL {
 
     enum Maintenance {
         static let ensurePartitions = "select logdrain_ensure_partitions($1::int) as created"
-        static let dropPartitions = "select logdrain_drop_partitions(make_interval(days => $1::int)) as dropped"
-        static let forgetWorkers = "delete from workers where heartbeat_at < now() - make_interval(secs => $1::float8)"
+        /// Partitions ahead, retention behind, forgotten workers: one run under an advisory lock
+        /// (sql/008_operations.sql). $1/$2 (nullable) become the saved settings; $3 (nullable):
+        /// skip unless the last run is that old; $4: who ran it.
+        static let run = """
+            select created, dropped, days_ahead, retention_days
+            from logdrain_maintain($1::int, $2::int, make_interval(secs => $3::float8), $4)
+            """
     }
 
     enum Accounts {
@@ -90,6 +94,13 @@ enum SQL {
     }
 
     enum Workers {
+        /// Seconds since the oldest running transaction began (0 when none is visible): the
+        /// watermark no delivery passes while it runs. Sessions of other roles are visible only
+        /// with pg_read_all_stats, which `migrate` grants logdrain_worker when it may.
+        static let watermarkAge = PreparedStatement(name: "logdrain_watermark_age", sql: """
+            select coalesce(extract(epoch from now() - min(xact_start)), 0)::float8 as age
+            from pg_stat_activity where backend_xid is not null or backend_xmin is not null
+            """)
         static let heartbeat = PreparedStatement(name: "logdrain_heartbeat", sql: """
             insert into workers (name, host, pid, in_flight) values ($1, $2, $3::int, $4::int)
             on conflict (name) do update set host = excluded.host, pid = excluded.pid,

@@ -25,6 +25,8 @@ final class DatabaseLoop {
     private let config: WorkerConfiguration
     private let logger: Logger
     private let metrics: WorkerMetrics
+    private let health: WorkerHealth
+    private var nextWatermarkAt = ContinuousClock.now
     private let stop: StopFlag
     private let sends: SendQueue
     private let completions: CompletionQueue
@@ -57,11 +59,12 @@ final class DatabaseLoop {
     /// exits anyway (their leases expire and the same batches are resent, byte-identical).
     static let stopGrace: Duration = .seconds(10)
 
-    init(config: WorkerConfiguration, logger: Logger, metrics: WorkerMetrics, stop: StopFlag,
+    init(config: WorkerConfiguration, logger: Logger, metrics: WorkerMetrics, health: WorkerHealth, stop: StopFlag,
          sends: SendQueue, completions: CompletionQueue) {
         self.config = config
         self.logger = logger
         self.metrics = metrics
+        self.health = health
         self.stop = stop
         self.sends = sends
         self.completions = completions
@@ -84,7 +87,9 @@ final class DatabaseLoop {
                 }
             }
             if retry.mayTry() { cycle() }
-            metrics.set(.inFlight, entries.count)
+            metrics.inFlight.record(entries.count)
+            metrics.databaseUp.record(retry.isDown || store == nil ? 0 : 1)
+            health.cycled(databaseUp: !retry.isDown && store != nil)
             completions.wait(seconds: secondsUntilNextWork())
         }
         if let store { try? store.unregister() }
@@ -103,11 +108,17 @@ final class DatabaseLoop {
             }
             if ContinuousClock.now >= nextHeartbeatAt {
                 try db.heartbeat(host: host, pid: pid, inFlight: entries.count)
-                nextHeartbeatAt = .now + .seconds(5)
+                // Every 2 s, so a database that went away is noticed (and /readyz says so) within
+                // that even while every claimed drain waits on its endpoint.
+                nextHeartbeatAt = .now + .seconds(2)
+            }
+            if ContinuousClock.now >= nextWatermarkAt {
+                metrics.watermarkAge.record(try db.watermarkAgeSeconds())
+                nextWatermarkAt = .now + .seconds(10)
             }
             retry.succeeded(logger: logger)
         } catch let error as PostgresError {
-            metrics.add(.databaseErrors)
+            metrics.databaseErrors.increment()
             retry.failed(error, logger: logger)
             abandonUnsent()
         } catch {
@@ -117,8 +128,8 @@ final class DatabaseLoop {
 
     private func connectedStore() throws -> DeliveryStore {
         if let store { return store }
-        let db = try PostgresConnection(conninfo: config.databaseURL, setup: DeliveryStore.sessionSetup)
-        let created = DeliveryStore(db: db, workerName: config.name)
+        let created = try DeliveryStore.connect(url: config.databaseURL, workerName: config.name,
+                                                transactionPooling: config.transactionPooling)
         try created.register(host: host, pid: pid)
         store = created
         return created
@@ -142,9 +153,10 @@ final class DatabaseLoop {
         leftToOthers = leftToOthers.filter { $0.value > now }
         // Drains this worker still holds are never claimed again by it (a lease that ran out
         // during a stall would otherwise hand a held drain a second entry).
-        var claimed = try db.claim(limit: room, leaseSeconds: config.lease,
-                                   excluding: Array(leftToOthers.keys) + Array(entries.keys))
-        metrics.add(.claims)
+        var claimed = try metrics.time(metrics.claimDuration) {
+            try db.claim(limit: room, leaseSeconds: config.lease, excluding: Array(leftToOthers.keys) + Array(entries.keys))
+        }
+        metrics.claims.increment()
         // A full claim means more may be due: claim again at once; otherwise poll shortly.
         nextClaimAt = .now + (claimed.count == room ? .zero : .milliseconds(Int(min(config.interval / 4, 0.25) * 1000)))
         let unreadable = claimed.filter { !canReadSecret(of: $0) }
@@ -202,7 +214,7 @@ final class DatabaseLoop {
                 }
             }
             if !reads.isEmpty {
-                let batches = try db.readBatches(reads.compactMap { entries[$0]?.drain })
+                let batches = try metrics.time(metrics.readDuration) { try db.readBatches(reads.compactMap { entries[$0]?.drain }) }
                 for id in reads {
                     entries[id]?.batch = batches[id]
                     next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines, cutByBytes: batches[id]?.cutByBytes ?? false) }))
@@ -214,7 +226,7 @@ final class DatabaseLoop {
                 let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
                 for id in begins {
                     let attempt = started[id]
-                    if attempt == nil { metrics.add(.leasesLost) }  // lease lost, or disabled or deleted since the claim
+                    if attempt == nil { metrics.leasesLost.increment() }  // lease lost, or disabled or deleted since the claim
                     entries[id]?.attempt = attempt
                     let actions = update(id) { $0.machine.attemptStarted(attempt?.attempt, readAheadAllowed: readAheadAllowed) }
                     // On the wire before any other statement can fail: a begun attempt is sent.
@@ -340,14 +352,14 @@ final class DatabaseLoop {
                                  nextDueAfterSuccess: dueNow ? 0 : config.interval)
         nextClaimAt = .now
         if !kept {
-            metrics.add(.leasesLost)
+            metrics.leasesLost.increment()
             logger.warning("lease lost; result discarded", metadata: ["drain": "\(id)"])
         } else {
             switch result {
             case .success(_, let seconds):
                 countSuccess(entry, seconds: seconds)
-            case .failure(_, let error, let delay, _):
-                metrics.add(.batchesFailed)
+            case .failure(_, let error, let delay, let seconds):
+                metrics.recorded(success: false, lines: batch.lines, bytes: batch.bytes, seconds: seconds)
                 logger.warning("delivery failed", metadata: [
                     "drain": "\(id)", "attempt": "\(attempt.attempt)",
                     "failures": "\(entry.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
@@ -359,9 +371,7 @@ final class DatabaseLoop {
 
     private func countSuccess(_ entry: Entry, seconds: Double) {
         guard let batch = entry.batch else { return }
-        metrics.add(.batchesSent)
-        metrics.add(.linesDelivered, batch.lines)
-        metrics.add(.bytesDelivered, batch.bytes)
+        metrics.recorded(success: true, lines: batch.lines, bytes: batch.bytes, seconds: seconds)
         logger.debug("delivered", metadata: ["drain": "\(entry.drain.id)", "lines": "\(batch.lines)",
                                              "attempt": "\(entry.attempt?.attempt ?? 0)",
                                              "http_ms": "\(Int(seconds * 1000))"])

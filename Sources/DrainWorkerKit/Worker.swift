@@ -13,18 +13,20 @@ public final class Worker {
     private let config: WorkerConfiguration
     private let logger: Logger
     private let stop: StopFlag
-    public let metrics = WorkerMetrics()
+    public let metrics: WorkerMetrics
+    public let health = WorkerHealth()
 
     public init(configuration: WorkerConfiguration, logger: Logger, stop: StopFlag) {
         self.config = configuration
         self.logger = logger
         self.stop = stop
+        self.metrics = WorkerMetrics(worker: configuration.name)
     }
 
     /// Runs until SIGTERM/SIGINT, then finishes what is in flight and returns.
     public func run() throws {
         if let address = config.metricsAddress {
-            try MetricsServer.start(address: address, metrics: metrics, worker: config.name)
+            try HealthServer.start(address: address, metrics: metrics, health: health, logger: logger)
         }
         let client = HTTPMultiClient(configuration: HTTPClientConfiguration(
             caFile: config.caFile, allowPrivateAddresses: config.allowPrivateEndpoints,
@@ -32,14 +34,17 @@ public final class Worker {
         let sends = SendQueue(wakeup: client.wakeup)
         let completions = CompletionQueue()
         let finished = DispatchSemaphore(value: 0)
-        let (config, logger, metrics, stop) = (self.config, self.logger, self.metrics, self.stop)
+        let (config, logger, metrics, health, stop) = (self.config, self.logger, self.metrics, self.health, self.stop)
         let database = Thread {
-            DatabaseLoop(config: config, logger: logger, metrics: metrics, stop: stop,
+            DatabaseLoop(config: config, logger: logger, metrics: metrics, health: health, stop: stop,
                          sends: sends, completions: completions).run()
             finished.signal()
         }
         database.name = "database"
         database.start()
+        let maintenance = Thread { MaintenanceLoop(config: config, logger: logger, stop: stop).run() }
+        maintenance.name = "maintenance"
+        maintenance.start()
         logger.info("worker started", metadata: ["worker": "\(config.name)", "concurrency": "\(config.concurrency)",
                                                  "lease": "\(config.lease)", "interval": "\(config.interval)"])
         if config.secretKeys == nil {

@@ -19,10 +19,13 @@ public struct WorkerConfiguration: Sendable {
     /// Keys for secrets encrypted at rest (§5); nil: secrets are read as stored.
     public var secretKeys: SecretKeys?
     public var deliveryTimeout: Double = 10
+    /// Connections go through a transaction-pooling proxy (pgbouncer `pool_mode = transaction`):
+    /// no named prepared statements, no session settings the proxy does not carry.
+    public var transactionPooling = false
 
     public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
                 backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?,
-                proxy: String? = nil, secretKeys: SecretKeys? = nil) {
+                proxy: String? = nil, transactionPooling: Bool = false, secretKeys: SecretKeys? = nil) {
         self.databaseURL = databaseURL
         self.name = name
         self.concurrency = concurrency
@@ -33,6 +36,7 @@ public struct WorkerConfiguration: Sendable {
         self.allowPrivateEndpoints = allowPrivateEndpoints
         self.metricsAddress = metricsAddress
         self.proxy = proxy
+        self.transactionPooling = transactionPooling
         self.secretKeys = secretKeys
     }
 }

@@ -10,13 +10,18 @@ public final class PostgresConnection {
     private let setup: String?
     /// Names of statements prepared on the current session (a reconnect forgets them).
     private var prepared: Set<String> = []
+    /// False behind a transaction-pooling proxy (pgbouncer `pool_mode = transaction`), where a
+    /// statement prepared on one server connection is unknown on the next: every statement then
+    /// goes as an unnamed one (parse, bind and execute in one exchange).
+    public let usesNamedStatements: Bool
 
     /// Connects with a `postgresql://` URL or `key=value` conninfo; an empty string
     /// means libpq's own defaults (`PGHOST`, `PGPORT`, `PGUSER`, ...). `setup` (e.g. `SET`
     /// statements) runs after every connect, including reconnects.
-    public init(conninfo: String, setup: String? = nil) throws {
+    public init(conninfo: String, setup: String? = nil, namedStatements: Bool = true) throws {
         self.conninfo = conninfo
         self.setup = setup
+        self.usesNamedStatements = namedStatements
         try connect()
     }
 
@@ -61,6 +66,7 @@ public final class PostgresConnection {
     /// Runs a named statement, prepared once per session: hot paths skip parsing and planning.
     @discardableResult
     public func query(_ statement: PreparedStatement, _ parameters: [any PostgresParameter] = []) throws -> PostgresResult {
+        guard usesNamedStatements else { return try query(statement.sql, parameters) }
         try ensureConnected()
         if !prepared.contains(statement.name) {
             _ = try check(PQprepare(handle, statement.name, statement.sql, 0, nil))

@@ -207,13 +207,15 @@ struct MaintainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintain", abstract: "Create log partitions ahead and drop those past retention.",
         discussion: """
-            Run it daily (cron or a systemd timer). Dropping a day's partition discards its lines \
-            even where a disabled drain has not delivered them.
+            The workers run the same upkeep every hour (one at a time); this runs it now. Given \
+            settings are saved in the database, so the workers' runs keep to them. Dropping a \
+            day's partition discards its lines even where a disabled drain has not delivered \
+            them; `show` then names the gap.
 
-            Example: drain-admin maintain --days-ahead 7 --retention-days 7
+            Example: drain-admin maintain --days-ahead 7 --retention-days 14
             """)
-    @Option(help: "Days of partitions to keep ready ahead of today.") var daysAhead = 7
-    @Option(help: "Days of logs to keep.") var retentionDays = 7
+    @Option(help: "Days of partitions to keep ready ahead of today (saved; initially 7).") var daysAhead: Int?
+    @Option(help: "Days of logs to keep (saved; initially 7).") var retentionDays: Int?
     @OptionGroup var connection: ConnectionOptions
     func run() throws { try perform(connection) { try $0.maintain(daysAhead: daysAhead, retentionDays: retentionDays) } }
 }

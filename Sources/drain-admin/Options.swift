@@ -8,6 +8,9 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Keys that encrypt drain secrets at rest: one 'KEY_ID BASE64_OF_32_BYTES' a line, the first the current key (default: $DRAIN_SECRET_KEYS_FILE).", valueName: "path"))
     var secretKeysFile: String?
+
+    @Flag(help: "The database URL is a transaction-pooling proxy (pgbouncer pool_mode=transaction); or DRAIN_TRANSACTION_POOLING=1.")
+    var transactionPooling = false
 }
 
 struct EndpointOptions: ParsableArguments {
@@ -43,7 +46,8 @@ func perform(_ connection: ConnectionOptions, _ endpoint: EndpointOptions? = nil
              _ body: (Admin) throws -> String) throws {
     let admin = Admin(environment: AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint?.caFile,
                                                     allowPrivateEndpoints: endpoint?.allowPrivateEndpoints ?? false,
-                                                    secretKeysFile: connection.secretKeysFile))
+                                                    secretKeysFile: connection.secretKeysFile,
+                                                    transactionPooling: connection.transactionPooling))
     print(try body(admin))
     for notice in admin.notices { FileHandle.standardError.write(Data("drain-admin: \(notice)\n".utf8)) }
 }

@@ -54,7 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint.caFile,
                                            allowPrivateEndpoints: endpoint.allowPrivateEndpoints,
-                                           secretKeysFile: connection.secretKeysFile)
+                                           secretKeysFile: connection.secretKeysFile,
+                                           transactionPooling: connection.transactionPooling)
         try await DrainServer.run(environment: environment, listen: listen, connections: connections) { port in
             FileHandle.standardError.write(Data("drain-admin: serving the dashboard and API on http://\(listen.split(separator: ":").dropLast().joined(separator: ":")):\(port)/\n".utf8))
         }

@@ -18,7 +18,7 @@ struct DrainWorkerCommand: ParsableCommand {
             --proxy names a proxy explicitly; it is then the trusted egress.
 
             Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, DRAIN_PROXY, \
-            DRAIN_SECRET_KEYS_FILE, LOG_LEVEL.
+            DRAIN_SECRET_KEYS_FILE, DRAIN_TRANSACTION_POOLING=1, LOG_LEVEL.
 
             Example:
               DATABASE_URL=postgresql://logdrain@db/logdrain drain-worker --name worker-1 --concurrency 64
@@ -60,6 +60,9 @@ struct DrainWorkerCommand: ParsableCommand {
     @Option(help: "Send endpoint requests through this proxy (http://HOST:PORT), the trusted egress (default: $DRAIN_PROXY; none).")
     var proxy: String?
 
+    @Flag(help: "The database URL is a transaction-pooling proxy (pgbouncer pool_mode=transaction): no named prepared statements, no session timeouts (or DRAIN_TRANSACTION_POOLING=1).")
+    var transactionPooling = false
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 10_000 else { throw ValidationError("concurrency: must be between 1 and 10000 (got \(concurrency))") }
         guard interval > 0 else { throw ValidationError("interval: must be greater than 0 (got \(interval))") }
@@ -92,6 +95,7 @@ struct DrainWorkerCommand: ParsableCommand {
             caFile: caFile ?? env("DRAIN_CA_FILE"),
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
             metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"),
+            transactionPooling: transactionPooling || env("DRAIN_TRANSACTION_POOLING") == "1",
             secretKeys: try (secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE")).map { path throws(ValidationFailure) in try SecretKeys.load(path: path) })
         // A metrics client that hangs up mid-response must not kill the worker.
         signal(SIGPIPE, SIG_IGN)

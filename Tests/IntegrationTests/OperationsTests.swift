@@ -1,0 +1,99 @@
+import Foundation
+import Postgres
+import XCTest
+
+/// What operators watch and rely on: the worker's Prometheus metrics, its health and readiness
+/// endpoints, and the hourly upkeep that exactly one worker runs.
+final class OperationsTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+
+    func freePort() -> Int { 20000 + Int.random(in: 0..<20000) }
+
+    func testMetricsCountDeliveriesByOutcomeWithHelpAndHistograms() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/metrics-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["m1", "m2", "m3"])
+        let port = freePort()
+        let w = try WorkerProcess(h, name: "metrics-\(port)", extraArgs: ["--metrics-address", "127.0.0.1:\(port)"])
+        defer { w.stop() }
+        try waitUntil(15, "delivery") { !h.received(path).isEmpty }
+        var text = ""
+        try waitUntil(10, "metrics") {
+            text = (try? http("GET", "http://127.0.0.1:\(port)/metrics").body) ?? ""
+            return Self.value(text, "logdrain_lines_total", outcome: "success") >= 3
+        }
+        XCTAssertGreaterThanOrEqual(Self.value(text, "logdrain_deliveries_total", outcome: "success"), 1, text)
+        for name in ["logdrain_deliveries_total", "logdrain_lines_total", "logdrain_delivery_duration_seconds",
+                     "logdrain_batch_lines", "logdrain_batch_bytes", "logdrain_claim_duration_seconds",
+                     "logdrain_read_duration_seconds", "logdrain_drains_in_flight", "logdrain_watermark_age_seconds",
+                     "logdrain_database_errors_total", "logdrain_lease_losses_total"] {
+            XCTAssertTrue(text.contains("# HELP \(name) "), "HELP for \(name)")
+            XCTAssertTrue(text.contains("# TYPE \(name) "), "TYPE for \(name)")
+        }
+        XCTAssertTrue(text.contains("logdrain_delivery_duration_seconds_bucket{"), "a histogram")
+        XCTAssertTrue(text.contains("# TYPE logdrain_delivery_duration_seconds histogram"))
+    }
+
+    /// `/healthz` answers while the process runs; `/readyz` turns non-200 within 5 s of the
+    /// database stopping and 200 again after it returns.
+    func testReadinessFollowsTheDatabase() throws {
+        guard let pgDir = h.env["PG_DIR"], let root = h.env["REPO_ROOT"] else { return XCTFail("PG_DIR and REPO_ROOT come from deploy/test.sh") }
+        let port = freePort()
+        let w = try WorkerProcess(h, name: "ready-\(port)", extraArgs: ["--metrics-address", "127.0.0.1:\(port)"])
+        defer { w.stop() }
+        let base = "http://127.0.0.1:\(port)"
+        try waitUntil(10, "ready") { (try? http("GET", base + "/readyz").status) == 200 }
+        XCTAssertEqual(try http("GET", base + "/healthz").status, 200)
+
+        XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["stop", pgDir]), 0)
+        var restarted = false
+        defer { if !restarted { _ = spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]) } }
+        let stopped = Date()
+        try waitUntil(5, "not ready within 5 s of the database stopping") { (try? http("GET", base + "/readyz").status) == 503 }
+        XCTAssertLessThan(Date().timeIntervalSince(stopped), 5)
+        XCTAssertTrue(try http("GET", base + "/readyz").body.contains("database"))
+        XCTAssertEqual(try http("GET", base + "/healthz").status, 200, "alive, only not ready")
+        let metrics = try http("GET", base + "/metrics").body
+        XCTAssertTrue(metrics.contains("logdrain_database_up{worker=\"ready-\(port)\"} 0"), metrics)
+
+        XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]), 0)
+        restarted = true
+        try waitUntil(20, "ready again") { (try? http("GET", base + "/readyz").status) == 200 }
+    }
+
+    func testUpkeepRunsOnceAnHourInOneWorkerWithTheSavedSettings() throws {
+        let db = try h.connect()
+        // The operator's settings are saved and kept by a run without flags.
+        XCTAssertEqual(try runTool(h, "drain-admin", ["maintain", "--days-ahead", "5", "--retention-days", "9"]).status, 0)
+        defer { _ = try? runTool(h, "drain-admin", ["maintain", "--days-ahead", "7", "--retention-days", "7"]) }
+        let plain = try runTool(h, "drain-admin", ["maintain"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stdout.contains("9 days of logs"), plain.stdout)
+        XCTAssertEqual(try db.query("select retention_days from maintenance_settings").rows[0].int("retention_days"), 9)
+
+        // Due: the next worker to ask runs it, and only one of three does.
+        try db.query("update maintenance_settings set last_run_at = now() - interval '2 hours', last_run_by = 'nobody'")
+        let workers = try (0..<3).map { try WorkerProcess(h, name: unique("upkeep-\($0)")) }
+        defer { workers.forEach { $0.stop() } }
+        try waitUntil(20, "a worker ran the upkeep") {
+            (try db.query("select last_run_by from maintenance_settings").rows[0].string("last_run_by") ?? "nobody") != "nobody"
+        }
+        let first = try db.query("select last_run_by, last_run_at from maintenance_settings").rows[0]
+        Thread.sleep(forTimeInterval: 11)  // every worker has asked by now (first ask within 10 s)
+        let after = try db.query("select last_run_by, last_run_at from maintenance_settings").rows[0]
+        XCTAssertEqual(after.string("last_run_at"), first.string("last_run_at"), "one run within the hour")
+        XCTAssertTrue(after.string("last_run_by")?.hasPrefix("upkeep-") ?? false)
+        let ran = workers.filter { $0.log.contains("maintenance ran") }
+        XCTAssertEqual(ran.count, 1, workers.map(\.log).joined(separator: "\n---\n"))
+    }
+
+    /// The value of `name{worker=...,outcome="..."}` in a Prometheus text body.
+    static func value(_ text: String, _ name: String, outcome: String) -> Double {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains("outcome=\"\(outcome)\"") {
+            return Double(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return 0
+    }
+}
