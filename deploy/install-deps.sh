@@ -30,6 +30,7 @@ if ((WITH_TEST_PEERS)); then
     chromium-driver      # WebDriver for it
     python3-selenium     # drives it, from Debian's /usr/bin/python3
     systemd              # systemd-analyze verify for deploy/systemd/
+    pgbouncer            # transaction pooling in front of the test cluster (deploy/pgbouncer.sh)
   )
 fi
 

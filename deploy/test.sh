@@ -9,6 +9,7 @@
 # Exported to the tests:
 #   DATABASE_URL            postgresql://postgres@127.0.0.1:PORT/logdrain (superuser, trust)
 #   PG_DIR                  the cluster dir: `deploy/pg.sh restart "$PG_DIR"` restarts it (same port)
+#   PGBOUNCER_URL           the same database through pgbouncer in transaction pooling mode
 #   DRAIN_BIN_DIR           `swift build --show-bin-path` (drain-admin, drain-worker)
 #   DRAIN_CA_FILE           CA that signed the receiver's certificate
 #   CERTS_DIR               ca.pem/.key, server.pem/.key, untrusted.pem/.key
@@ -36,6 +37,7 @@ phase() { printf '\n==> [test.sh] %s\n' "$*"; }
 
 TMP=""
 RECEIVER_PID=""
+PGBOUNCER_STARTED=0
 CLEANED=0
 cleanup() {
   local status=$?
@@ -53,6 +55,9 @@ cleanup() {
       for _ in $(seq 1 50); do kill -0 "$RECEIVER_PID" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$RECEIVER_PID" 2>/dev/null
       wait "$RECEIVER_PID" 2>/dev/null
+    fi
+    if ((PGBOUNCER_STARTED)); then
+      "$REPO_ROOT/deploy/pgbouncer.sh" stop "$TMP/pgbouncer"
     fi
     if [[ -d "$TMP/pg" ]]; then
       "$REPO_ROOT/deploy/pg.sh" stop "$TMP/pg"
@@ -110,7 +115,13 @@ if ! curl -sS --max-time 10 --cacert "$TMP/certs/ca.pem" "$RECEIVER_URL/_stats" 
 fi
 echo "[test.sh] receiver $RECEIVER_URL (pid $RECEIVER_PID, log $TMP/receiver.log)"
 
-export REPO_ROOT DATABASE_URL DRAIN_BIN_DIR
+phase "pgbouncer (transaction pooling) in front of the cluster"
+deploy/pgbouncer.sh start "$TMP/pgbouncer" "$DATABASE_URL" >/dev/null
+PGBOUNCER_URL="$(cat "$TMP/pgbouncer/url")"
+PGBOUNCER_STARTED=1
+echo "[test.sh] PGBOUNCER_URL=$PGBOUNCER_URL"
+
+export REPO_ROOT DATABASE_URL DRAIN_BIN_DIR PGBOUNCER_URL
 export PG_DIR="$TMP/pg"
 export CERTS_DIR="$TMP/certs"
 export DRAIN_CA_FILE="$TMP/certs/ca.pem"
@@ -134,6 +145,9 @@ failed=()
 # The dashboard in a real browser and the API against its own document. They run with the full
 # suite; a filtered run (deploy/test.sh --filter X) skips them unless LOGDRAIN_PEER_TESTS=1.
 if [[ $# -eq 0 || "${LOGDRAIN_PEER_TESTS:-}" == "1" ]]; then
+  phase "delivery, failure and cluster tests again, the workers behind pgbouncer (transaction pooling)"
+  LOGDRAIN_WORKER_DATABASE_URL="$PGBOUNCER_URL" swift test --skip-build \
+    --filter 'IntegrationTests.DeliveryTests|IntegrationTests.ReliabilityTests' || failed+=("tests behind pgbouncer")
   export SCREENSHOT_DIR="$REPO_ROOT/.test-output/screenshots"
   phase "browser test: the dashboard in headless Chromium (Tests/browser/dashboard_test.py)"
   /usr/bin/python3 Tests/browser/dashboard_test.py || failed+=("browser test")

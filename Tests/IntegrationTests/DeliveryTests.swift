@@ -222,16 +222,8 @@ final class DeliveryTests: XCTestCase {
         let path = "/ok/\(unique("private"))"
         let id = try h.makeDrain(account: a, path: path)
         try insertLogs(try h.connect(), account: a.id, messages: ["x"])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "\(h.binDir)/drain-worker")
-        p.arguments = ["--name", unique("strict"), "--ca-file", h.caFile, "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.1"]
-        var env = h.env
-        env["DATABASE_URL"] = h.databaseURL
-        env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
-        p.environment = env
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
+        let w = try WorkerProcess(h, name: unique("strict"), allowPrivate: false)
+        defer { w.stop() }
         try waitUntil(15, "refusal recorded") { ((try h.show(id))["consecutive_failures"] as? Int ?? 0) >= 1 }
         XCTAssertTrue(((try h.show(id))["last_error"] as? String ?? "").contains("loopback"))
         XCTAssertTrue(h.received(path).isEmpty, "nothing was sent")

@@ -110,6 +110,12 @@ final class WorkerProcess {
                              "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.2"] + extraArgs
         var env = h.env
         env["DATABASE_URL"] = h.databaseURL
+        // deploy/test.sh runs the delivery and cluster tests a second time with every worker
+        // behind pgbouncer in transaction pooling mode.
+        if let pooled = h.env["LOGDRAIN_WORKER_DATABASE_URL"], !pooled.isEmpty {
+            env["DATABASE_URL"] = pooled
+            env["DRAIN_TRANSACTION_POOLING"] = "1"
+        }
         env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
         for (k, v) in extraEnv { env[k] = v }
         process.environment = env

@@ -97,3 +97,54 @@ final class OperationsTests: XCTestCase {
         return 0
     }
 }
+
+/// Everything through pgbouncer in transaction pooling mode (Debian's 1.18, started by
+/// deploy/test.sh): drain-admin's commands, a worker's deliveries and the dashboard's API.
+final class PoolerTests: XCTestCase {
+    var h: Harness!
+    override func setUpWithError() throws { h = try Harness.load() }
+
+    func testDrainAdminServeAndAWorkerWorkThroughPgbouncer() throws {
+        guard let pooled = h.env["PGBOUNCER_URL"] else { return XCTFail("PGBOUNCER_URL comes from deploy/test.sh") }
+        let env = ["DATABASE_URL": pooled, "DRAIN_TRANSACTION_POOLING": "1"]
+        func admin(_ args: [String]) throws -> CommandResult {
+            let r = try runTool(h, "drain-admin", args, env: env)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            return r
+        }
+        XCTAssertEqual(try admin(["migrate"]).status, 0)
+        let name = unique("pool")
+        let account = try admin(["account", "create", name, "--json"]).object
+        _ = try admin(["member", "add", name, "ops@\(name).example", "--role", "admin"])
+        let path = "/ok/\(name)"
+        let created = try admin(["create", name, "--as", "ops@\(name).example", "--name", "pooled", "--url", h.receiverURL + path,
+                                 "--secret-file", h.secretFile, "--json", "--allow-private-endpoints", "--ca-file", h.caFile]).object
+        let id = try XCTUnwrap(created["id"] as? String)
+        _ = try runTool(h, "drain-admin", ["ingest", name], stdin: """
+            {"timestamp": "2026-01-02T03:04:05.678Z", "message": "through the pooler", "level": "info"}
+            """, env: env)
+        XCTAssertEqual(try admin(["list", name, "--json"]).array.count, 1)
+        _ = try admin(["maintain"])
+
+        // Several workers through the pooler: each line once, the timestamp as written (the
+        // session's time zone survives pgbouncer handing the client other server connections).
+        let workers = try (0..<2).map { _ in
+            try WorkerProcess(h, name: unique("pooled"), env: ["DATABASE_URL": pooled, "DRAIN_TRANSACTION_POOLING": "1"])
+        }
+        defer { workers.forEach { $0.stop() } }
+        try waitUntil(20, "delivery through the pooler") { h.received(path).count >= 2 }
+        let lines = h.received(path).flatMap(\.lines).filter { $0.contains("through the pooler") }
+        XCTAssertEqual(lines, [#"{"timestamp": "2026-01-02T03:04:05.678Z", "message": "through the pooler", "level": "info"}"#])
+        XCTAssertEqual(try h.show(id)["delivered_lines"] as? Int, 1)
+        XCTAssertNotNil(account["id"])
+
+        // The dashboard's server through the pooler too.
+        let token = try admin(["token", "create", name, "ops@\(name).example", "--json"]).object["token"] as? String
+        let serve = try ServeProcess(h, env: env)
+        defer { serve.stop() }
+        let listed = try http("GET", serve.baseURL + "/api/v1/drains", token: token)
+        XCTAssertEqual(listed.status, 200, listed.body)
+        XCTAssertEqual(listed.array.first?["id"] as? String, id)
+        for w in workers { XCTAssertFalse(w.log.contains("SQLSTATE 42P05") || w.log.contains("SQLSTATE 26000"), w.log) }
+    }
+}
