@@ -31,6 +31,7 @@ if ((WITH_TEST_PEERS)); then
     python3-selenium     # drives it, from Debian's /usr/bin/python3
     systemd              # systemd-analyze verify for deploy/systemd/
     pgbouncer            # transaction pooling in front of the test cluster (deploy/pgbouncer.sh)
+    jq                   # the runbooks read --json output with it (they are executed by the tests)
   )
 fi
 

@@ -40,6 +40,7 @@ case "$cmd" in
     cat >"$DIR/pgbouncer.ini" <<INI
 [databases]
 $db = host=$host port=$port dbname=$db
+* = host=$host port=$port
 
 [pgbouncer]
 listen_addr = 127.0.0.1

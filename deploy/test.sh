@@ -153,6 +153,8 @@ if [[ $# -eq 0 || "${LOGDRAIN_PEER_TESTS:-}" == "1" ]]; then
   /usr/bin/python3 Tests/browser/dashboard_test.py || failed+=("browser test")
   phase "API test: schemathesis against /api/v1/openapi.json (Tests/api/schemathesis.sh)"
   Tests/api/schemathesis.sh || failed+=("schemathesis")
+  phase "runbooks: every sh and sql block of deploy/runbooks/*.md (Tests/runbooks/run_runbooks.py)"
+  python3 Tests/runbooks/run_runbooks.py || failed+=("runbooks")
   phase "deployment files: systemd-analyze verify, kubernetes-validate, flags (deploy/check-deploy.py)"
   python3 deploy/check-deploy.py "$DRAIN_BIN_DIR" || failed+=("deployment files")
 fi
