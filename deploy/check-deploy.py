@@ -59,19 +59,22 @@ def check_invocation(where, tokens, env_names):
 
 def systemd():
     global checked
-    units = sorted(glob.glob(os.path.join(ROOT, "deploy/systemd/*")))
+    units = sorted(p for p in glob.glob(os.path.join(ROOT, "deploy/systemd/*")) if os.path.isfile(p))
     tmp = tempfile.mkdtemp()
+    # Drop-ins (e.g. the secret keys credential) are verified with their units.
+    for d in glob.glob(os.path.join(ROOT, "deploy/systemd/*.d")):
+        shutil.copytree(d, os.path.join(tmp, os.path.basename(d)))
     try:
         for path in units:
             text = open(path).read()
             env = re.findall(r"^Environment=([A-Z_]+)=", text, re.M)
             for line in re.findall(r"^ExecStart=(.*)$", text, re.M):
-                tokens = [t.replace("%i", "1").replace("%H", "host") for t in shlex.split(line)]
+                tokens = [t.replace("%i", "9101").replace("%H", "host") for t in shlex.split(line)]
                 check_invocation(os.path.relpath(path, ROOT), tokens, env + ["DATABASE_URL"])
-            target = os.path.join(tmp, os.path.basename(path).replace("@.service", "@1.service"))
+            target = os.path.join(tmp, os.path.basename(path).replace("@.service", "@9101.service"))
             with open(target, "w") as f:
                 f.write(text.replace("/usr/local/bin/", BIN.rstrip("/") + "/"))
-        names = sorted(os.listdir(tmp))
+        names = sorted(n for n in os.listdir(tmp) if not n.endswith(".d"))
         r = subprocess.run(["systemd-analyze", "verify", "--man=no", *names], cwd=tmp, capture_output=True, text=True)
         out = (r.stdout + r.stderr).strip()
         checked += len(names)
@@ -110,7 +113,20 @@ def containers(doc):
 
 
 def dockerfile():
+    global checked
     text = open(os.path.join(ROOT, "deploy/docker/Dockerfile")).read()
+    # Every COPY from the build context names something in the checkout.
+    for line in re.findall(r"^COPY (?!--from)(.*)$", text, re.M):
+        for source in shlex.split(line)[:-1]:
+            checked += 1
+            if not glob.glob(os.path.join(ROOT, source)):
+                problems.append(f"deploy/docker/Dockerfile: COPY {source}: not in the checkout")
+    # The build image's Swift must be at least the tools version the manifest (and its
+    # dependencies, which need 6.2) ask for.
+    image = re.search(r"^FROM swift:(\d+)\.(\d+)", text, re.M)
+    checked += 1
+    if not image or (int(image.group(1)), int(image.group(2))) < (6, 2):
+        problems.append("deploy/docker/Dockerfile: the build stage must use swift:6.2 or later")
     for line in re.findall(r"^CMD (\[.*\])$", text, re.M):
         import json
         check_invocation("deploy/docker/Dockerfile", json.loads(line), [])

@@ -5,8 +5,8 @@
 -- 2. logdrain_maintain runs the upkeep under a transaction-scoped advisory lock, so however
 --    many workers (and timers) call it, one runs it at a time; a worker's call does nothing
 --    unless the last run is an hour old.
--- 3. The watermark-age metric reads pg_stat_activity; other roles' transactions are visible
---    there only to pg_read_all_stats, granted here when this session may.
+-- 3. Workers may only ask for the hourly run (logdrain_maintain_if_due); changing the settings,
+--    or running upkeep at once, is the operator's (logdrain_maintain).
 
 create table maintenance_settings (
     id               boolean primary key default true constraint maintenance_settings_one_row check (id),
@@ -19,20 +19,14 @@ create table maintenance_settings (
 );
 insert into maintenance_settings default values;
 
--- Upkeep now. p_days_ahead / p_retention_days, when given, are saved as the new settings first.
--- p_if_older_than: skip (return null) unless the last run is at least that old; a worker passes
--- one hour. Returns (created, dropped) or no row when skipped or another session is running it.
-create function logdrain_maintain(p_days_ahead integer, p_retention_days integer, p_if_older_than interval, p_by text)
+-- Upkeep now (the operator's `drain-admin maintain`). p_days_ahead / p_retention_days, when
+-- given, are saved as the new settings first. Waits for a run in progress elsewhere.
+create function logdrain_maintain(p_days_ahead integer, p_retention_days integer, p_by text)
 returns table (created integer, dropped integer, days_ahead integer, retention_days integer)
 language plpgsql as $$
-declare
-    s maintenance_settings;
 begin
-    -- "logdrain" + 1: not the migration lock's key.
-    if not pg_try_advisory_xact_lock(7813292766018038127) then
-        if p_if_older_than is not null then return; end if;
-        perform pg_advisory_xact_lock(7813292766018038127);
-    end if;
+    perform logdrain_require_operator();
+    perform pg_advisory_xact_lock(7813292766018038127);
     if p_days_ahead is not null and p_days_ahead not between 1 and 366 then
         raise exception 'days-ahead: must be between 1 and 366 (got %)', p_days_ahead using errcode = '22023';
     end if;
@@ -40,11 +34,30 @@ begin
         raise exception 'retention-days: must be between 1 and 3650 (got %)', p_retention_days using errcode = '22023';
     end if;
     update maintenance_settings m set days_ahead = coalesce(p_days_ahead, m.days_ahead),
-                                      retention_days = coalesce(p_retention_days, m.retention_days)
-        returning * into s;
-    if p_if_older_than is not null and s.last_run_at > now() - p_if_older_than then
-        return;
-    end if;
+                                      retention_days = coalesce(p_retention_days, m.retention_days);
+    return query select * from logdrain_run_upkeep(p_by);
+end $$;
+
+-- A worker's hourly ask: runs the upkeep with the saved settings only when no one has within
+-- the hour and no one is running it now; returns no row otherwise. Gives up on a lock it cannot
+-- get within a few seconds (a long transaction on logs) rather than queue producers behind it.
+create function logdrain_maintain_if_due(p_by text)
+returns table (created integer, dropped integer, days_ahead integer, retention_days integer)
+language plpgsql set lock_timeout = '5s' as $$
+begin
+    if not pg_try_advisory_xact_lock(7813292766018038127) then return; end if;
+    if (select last_run_at > now() - interval '1 hour' from maintenance_settings) then return; end if;
+    return query select * from logdrain_run_upkeep(p_by);
+end $$;
+
+-- The upkeep itself, for the two above (callers hold the advisory lock).
+create function logdrain_run_upkeep(p_by text)
+returns table (created integer, dropped integer, days_ahead integer, retention_days integer)
+language plpgsql as $$
+declare
+    s maintenance_settings;
+begin
+    select * into s from maintenance_settings;
     created := logdrain_ensure_partitions(s.days_ahead);
     dropped := logdrain_drop_partitions(make_interval(days => s.retention_days));
     delete from workers where heartbeat_at < now() - interval '1 day';
@@ -58,14 +71,13 @@ do $$
 declare
     s text := quote_ident(current_schema());
 begin
-    execute format('alter function logdrain_maintain(integer, integer, interval, text) security definer set search_path = %s, pg_temp', s);
-    revoke execute on function logdrain_maintain(integer, integer, interval, text) from public;
-    grant execute on function logdrain_maintain(integer, integer, interval, text) to logdrain_worker, logdrain_operator;
+    execute format('alter function logdrain_maintain(integer, integer, text) security definer set search_path = %s, pg_temp', s);
+    execute format('alter function logdrain_maintain_if_due(text) security definer set search_path = %s, pg_temp', s);
+    execute format('alter function logdrain_run_upkeep(text) set search_path = %s, pg_temp', s);
+    revoke execute on function logdrain_maintain(integer, integer, text), logdrain_maintain_if_due(text),
+        logdrain_run_upkeep(text) from public;
+    grant execute on function logdrain_maintain(integer, integer, text) to logdrain_operator;
+    grant execute on function logdrain_maintain_if_due(text) to logdrain_worker, logdrain_operator;
     revoke all on maintenance_settings from public;
-    grant select on maintenance_settings to logdrain_operator, logdrain_member;
-    begin
-        grant pg_read_all_stats to logdrain_worker;
-    exception when insufficient_privilege then
-        raise notice 'logdrain_worker was not granted pg_read_all_stats (a superuser can): the watermark age metric sees only the workers'' own transactions';
-    end;
+    grant select on maintenance_settings to logdrain_operator;
 end $$;

@@ -58,8 +58,10 @@ public final class Admin {
     public func checkSecretKeys() throws { _ = try secretKeys }
 
     private static func modificationStamp(_ path: String) -> String? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        return "\(attributes[.modificationDate] ?? "")/\(attributes[.size] ?? "")"
+        // Resolved first: a Kubernetes Secret volume swaps a symlink, whose own dates never change.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else { return nil }
+        return "\(resolved)/\(attributes[.modificationDate] ?? "")/\(attributes[.size] ?? "")"
     }
 
     /// What goes to the database for `secret`: sealed under the current key, or (without a

@@ -160,7 +160,7 @@ public final class AdminStore {
     /// Partitions ahead, retention behind, and forgetting long-dead workers; given settings are
     /// saved for the workers' hourly runs too.
     public func maintain(daysAhead: Int?, retentionDays: Int?) throws -> MaintenanceRun {
-        let r = try db.query(SQL.Maintenance.run, [daysAhead, retentionDays, nil as Double?, "drain-admin"]).rows[0]
+        let r = try db.query(SQL.Maintenance.run, [daysAhead, retentionDays, "drain-admin"]).rows[0]
         return MaintenanceRun(r)
     }
 

@@ -289,13 +289,15 @@ public final class DeliveryStore {
         try db.query(SQL.Workers.heartbeat, [workerName, host, pid, inFlight])
     }
 
-    /// The hourly upkeep, if no other worker ran it within `ifOlderThan`; nil when skipped.
-    public func maintainIfDue(ifOlderThan seconds: Double) throws -> MaintenanceRun? {
-        try db.query(SQL.Maintenance.run, [nil as Int?, nil as Int?, seconds, workerName]).rows.first.map(MaintenanceRun.init)
+    /// The hourly upkeep, if no one ran it within the hour; nil when it was not due.
+    public func maintainIfDue() throws -> MaintenanceRun? {
+        try db.query(SQL.Maintenance.runIfDue, [workerName]).rows.first.map(MaintenanceRun.init)
     }
 
-    public func watermarkAgeSeconds() throws -> Double {
-        try db.query(SQL.Workers.watermarkAge).rows.first?.double("age") ?? 0
+    /// The oldest running transaction id and the next id (equal when none runs).
+    public func watermark() throws -> (xmin: String, xmax: String) {
+        let r = try db.query(SQL.Workers.watermark).rows[0]
+        return (r.requiredString("xmin"), r.requiredString("xmax"))
     }
 
     public func unregister() throws {

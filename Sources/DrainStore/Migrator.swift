@@ -27,7 +27,9 @@ public enum Migrator {
             // The worker's writes, from SQL.swift (their one home), as SECURITY DEFINER functions.
             let schema = try db.query(SQL.Migrations.quotedSchema).rows[0].requiredString("schema")
             for function in SQL.Delivery.workerFunctions { try db.execute(script: function.ddl(schema: schema)) }
-            // Producers never meet a missing partition: keep the coming days ready.
+            // Producers never meet a missing partition: keep the coming days ready (under the
+            // upkeep's lock, so a worker's hourly run cannot create the same day meanwhile).
+            try db.query(SQL.Maintenance.upkeepLock)
             try db.query(SQL.Maintenance.ensurePartitions, [7])
         }
         return applied

@@ -19,12 +19,16 @@ enum SQL {
     enum Maintenance {
         static let ensurePartitions = "select logdrain_ensure_partitions($1::int) as created"
         /// Partitions ahead, retention behind, forgotten workers: one run under an advisory lock
-        /// (sql/008_operations.sql). $1/$2 (nullable) become the saved settings; $3 (nullable):
-        /// skip unless the last run is that old; $4: who ran it.
+        /// (sql/008_operations.sql). $1/$2 (nullable) become the saved settings; $3: who ran it.
         static let run = """
-            select created, dropped, days_ahead, retention_days
-            from logdrain_maintain($1::int, $2::int, make_interval(secs => $3::float8), $4)
+            select created, dropped, days_ahead, retention_days from logdrain_maintain($1::int, $2::int, $3)
             """
+        /// A worker's hourly ask: a row when it ran the upkeep, none when it was not due.
+        static let runIfDue = """
+            select created, dropped, days_ahead, retention_days from logdrain_maintain_if_due($1)
+            """
+        /// Held by every upkeep run; `migrate` takes it before creating the coming partitions.
+        static let upkeepLock = "select pg_advisory_xact_lock(7813292766018038127)"
     }
 
     enum Accounts {
@@ -94,12 +98,12 @@ enum SQL {
     }
 
     enum Workers {
-        /// Seconds since the oldest running transaction began (0 when none is visible): the
-        /// watermark no delivery passes while it runs. Sessions of other roles are visible only
-        /// with pg_read_all_stats, which `migrate` grants logdrain_worker when it may.
-        static let watermarkAge = PreparedStatement(name: "logdrain_watermark_age", sql: """
-            select coalesce(extract(epoch from now() - min(xact_start)), 0)::float8 as age
-            from pg_stat_activity where backend_xid is not null or backend_xmin is not null
+        /// The delivery watermark as the worker's reads see it: the oldest running transaction
+        /// id (xmin) and the next one (xmax); equal when nothing runs. The worker times how long
+        /// xmin stays put (needs no privilege, and counts exactly what holds deliveries back:
+        /// transactions with an id, prepared ones included).
+        static let watermark = PreparedStatement(name: "logdrain_watermark", sql: """
+            select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax from pg_current_snapshot() s
             """)
         static let heartbeat = PreparedStatement(name: "logdrain_heartbeat", sql: """
             insert into workers (name, host, pid, in_flight) values ($1, $2, $3::int, $4::int)

@@ -26,7 +26,8 @@ final class DatabaseLoop {
     private let logger: Logger
     private let metrics: WorkerMetrics
     private let health: WorkerHealth
-    private var nextWatermarkAt = ContinuousClock.now
+    /// The watermark's xmin and since when this worker has seen it unchanged.
+    private var watermark: (xmin: String, since: ContinuousClock.Instant)?
     private let stop: StopFlag
     private let sends: SendQueue
     private let completions: CompletionQueue
@@ -89,7 +90,8 @@ final class DatabaseLoop {
             if retry.mayTry() { cycle() }
             metrics.inFlight.record(entries.count)
             metrics.databaseUp.record(retry.isDown || store == nil ? 0 : 1)
-            health.cycled(databaseUp: !retry.isDown && store != nil)
+            health.cycled(database: store == nil || retry.isDown ? "database unavailable"
+                                    : retry.lastTryFailed ? "database statements failing (see the log)" : nil)
             completions.wait(seconds: secondsUntilNextWork())
         }
         if let store { try? store.unregister() }
@@ -111,10 +113,7 @@ final class DatabaseLoop {
                 // Every 2 s, so a database that went away is noticed (and /readyz says so) within
                 // that even while every claimed drain waits on its endpoint.
                 nextHeartbeatAt = .now + .seconds(2)
-            }
-            if ContinuousClock.now >= nextWatermarkAt {
-                metrics.watermarkAge.record(try db.watermarkAgeSeconds())
-                nextWatermarkAt = .now + .seconds(10)
+                try sampleWatermark(db)
             }
             retry.succeeded(logger: logger)
         } catch let error as PostgresError {
@@ -124,6 +123,21 @@ final class DatabaseLoop {
         } catch {
             logger.error("unexpected error", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// How long the oldest running transaction has held the delivery watermark (0 when none
+    /// runs), to within the 2 s between samples.
+    private func sampleWatermark(_ db: DeliveryStore) throws {
+        let now = ContinuousClock.now
+        let w = try db.watermark()
+        if w.xmin == w.xmax {
+            watermark = nil
+            metrics.watermarkAge.record(0)
+            return
+        }
+        if watermark?.xmin != w.xmin { watermark = (w.xmin, now) }
+        let held = now - (watermark?.since ?? now)
+        metrics.watermarkAge.record(Double(held.components.seconds) + Double(held.components.attoseconds) / 1e18)
     }
 
     private func connectedStore() throws -> DeliveryStore {

@@ -13,6 +13,9 @@ struct DatabaseRetry {
     static let firstDelay: Duration = .milliseconds(250)
     static let longestDelay: Duration = .seconds(5)
 
+    /// The last statement failed (whatever the error); cleared by the next success.
+    var lastTryFailed: Bool { paused }
+
     /// Whether to try the database now.
     func mayTry(at now: ContinuousClock.Instant = .now) -> Bool { !paused || now >= retryAt }
 

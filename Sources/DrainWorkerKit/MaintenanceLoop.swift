@@ -1,6 +1,7 @@
 import DrainStore
 import Foundation
 import Logging
+import Postgres
 
 /// The hourly upkeep (partitions ahead, retention behind) that every worker offers and exactly
 /// one runs: each asks every few minutes, and `logdrain_maintain` (advisory lock, last-run time)
@@ -12,7 +13,6 @@ final class MaintenanceLoop {
     private let stop: StopFlag
     /// How often to ask; the database decides whether an hour has passed.
     static let askEvery: Double = 300
-    static let runEvery: Double = 3600
 
     init(config: WorkerConfiguration, logger: Logger, stop: StopFlag) {
         self.config = config
@@ -30,15 +30,19 @@ final class MaintenanceLoop {
                     let db = try store ?? DeliveryStore.connect(url: config.databaseURL, workerName: config.name,
                                                                 transactionPooling: config.transactionPooling)
                     store = db
-                    if let r = try db.maintainIfDue(ifOlderThan: Self.runEvery) {
+                    if let r = try db.maintainIfDue() {
                         logger.info("maintenance ran", metadata: ["partitions_created": "\(r.created)",
                                                                   "partitions_dropped": "\(r.dropped)",
                                                                   "retention_days": "\(r.retentionDays)"])
                     }
-                } catch {
+                } catch let error as PostgresError where error.isConnectionLoss {
                     // The delivery loop reports the database's state; here it is only a retry later.
                     logger.debug("maintenance not run", metadata: ["error": "\(error)"])
                     store = nil
+                } catch {
+                    // A lock it could not get in time (55P03), a permission or schema problem:
+                    // upkeep that keeps failing fills the default partition and the disk.
+                    logger.warning("maintenance failed; asking again in a few minutes", metadata: ["error": "\(error)"])
                 }
                 nextAsk = Date().addingTimeInterval(Self.askEvery * Double.random(in: 0.8...1.2))
             }

@@ -69,7 +69,7 @@ public final class WorkerMetrics: Sendable {
                               .milliseconds(100), .milliseconds(250), .seconds(1)])
         inFlight = gauge("logdrain_drains_in_flight", "Drains this worker holds (claimed and not yet recorded).")
         watermarkAge = gauge("logdrain_watermark_age_seconds",
-                             "Age of the oldest running transaction in the database: no line newer than its start is delivered until it ends.")
+                             "How long the oldest running transaction has held the delivery watermark (0 when none runs): lines committed after it began wait until it ends.")
         databaseErrors = counter("logdrain_database_errors_total", "Database errors met by the delivery loop.")
         leasesLost = counter("logdrain_lease_losses_total", "Results discarded because the lease was lost (another worker took the drain).")
         databaseUp = gauge("logdrain_database_up", "1 while the database answers the delivery loop, else 0.")
@@ -101,7 +101,8 @@ public final class WorkerMetrics: Sendable {
 public final class WorkerHealth: Sendable {
     private struct State {
         var lastCycle = ContinuousClock.now
-        var databaseUp = false
+        /// Why the database side is not working, or nil while it is.
+        var databaseProblem: String? = "database not connected yet"
     }
     private let state = Mutex(State())
     /// The loop turns at least every 2 s (the heartbeat); silence for this long means it hangs.
@@ -109,15 +110,16 @@ public final class WorkerHealth: Sendable {
 
     public init() {}
 
-    func cycled(databaseUp: Bool) {
-        state.withLock { $0.lastCycle = .now; $0.databaseUp = databaseUp }
+    /// A turn of the delivery loop; `database` says what is wrong with the database side, if anything.
+    func cycled(database problem: String?) {
+        state.withLock { $0.lastCycle = .now; $0.databaseProblem = problem }
     }
 
-    /// Ready: the loop turned recently and the database answered its last turn.
+    /// Ready: the loop turned recently and the database answered its last statement.
     public var readiness: (ready: Bool, reason: String) {
         let s = state.withLock { $0 }
         if ContinuousClock.now - s.lastCycle > Self.stallLimit { return (false, "delivery loop has not turned for over 5 s") }
-        if !s.databaseUp { return (false, "database unavailable") }
+        if let problem = s.databaseProblem { return (false, problem) }
         return (true, "ok")
     }
 }

@@ -47,10 +47,10 @@ final class OperationsTests: XCTestCase {
         try waitUntil(10, "ready") { (try? http("GET", base + "/readyz").status) == 200 }
         XCTAssertEqual(try http("GET", base + "/healthz").status, 200)
 
+        let stopped = Date()
         XCTAssertEqual(spawnAndWait("\(root)/deploy/pg.sh", ["stop", pgDir]), 0)
         var restarted = false
         defer { if !restarted { _ = spawnAndWait("\(root)/deploy/pg.sh", ["restart", pgDir]) } }
-        let stopped = Date()
         try waitUntil(5, "not ready within 5 s of the database stopping") { (try? http("GET", base + "/readyz").status) == 503 }
         XCTAssertLessThan(Date().timeIntervalSince(stopped), 5)
         XCTAssertTrue(try http("GET", base + "/readyz").body.contains("database"))
@@ -87,6 +87,25 @@ final class OperationsTests: XCTestCase {
         XCTAssertTrue(after.string("last_run_by")?.hasPrefix("upkeep-") ?? false)
         let ran = workers.filter { $0.log.contains("maintenance ran") }
         XCTAssertEqual(ran.count, 1, workers.map(\.log).joined(separator: "\n---\n"))
+    }
+
+    /// A worker login may ask for the hourly run and nothing more: not change the settings, not
+    /// force a run (which could drop partitions at once).
+    func testAWorkerLoginMayOnlyAskForTheHourlyUpkeep() throws {
+        let role = "r_" + UUID().uuidString.prefix(8).lowercased()
+        try h.connect().execute(script: "create role \(role) login in role logdrain_worker")
+        let url = h.databaseURL.replacingOccurrences(of: "://postgres@", with: "://\(role)@")
+        XCTAssertNotEqual(url, h.databaseURL)
+        let db = try PostgresConnection(conninfo: url)
+        try h.connect().query("update maintenance_settings set last_run_at = now()")
+        XCTAssertEqual(try db.query("select * from logdrain_maintain_if_due('w')").rows.count, 0, "not due within the hour")
+        for sql in ["select * from logdrain_maintain(1, 1, 'w')", "select * from logdrain_run_upkeep('w')",
+                    "update maintenance_settings set retention_days = 1", "select logdrain_drop_partitions('1 day')"] {
+            XCTAssertThrowsError(try db.query(sql), sql) {
+                XCTAssertEqual(($0 as? PostgresError)?.sqlState, "42501", "\(sql): \($0)")
+            }
+        }
+        XCTAssertEqual(try h.connect().query("select retention_days from maintenance_settings").rows[0].int("retention_days"), 7)
     }
 
     /// The value of `name{worker=...,outcome="..."}` in a Prometheus text body.
