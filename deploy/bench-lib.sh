@@ -11,6 +11,7 @@ BENCH_TMP=""
 bench_cleanup() {
   set +e
   for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  [[ -n "$BENCH_TMP" && -d "$BENCH_TMP/standby" ]] && "$REPO_ROOT/deploy/pg.sh" stop "$BENCH_TMP/standby" >/dev/null 2>&1
   [[ -n "$BENCH_TMP" && -d "$BENCH_TMP/pg" ]] && "$REPO_ROOT/deploy/pg.sh" stop "$BENCH_TMP/pg" >/dev/null 2>&1
   [[ -n "$BENCH_TMP" ]] && rm -rf -- "$BENCH_TMP"
 }

@@ -7,6 +7,9 @@
 #   deploy/pg.sh restart DIR   stop + start on the same port (for tests)
 #   deploy/pg.sh url     DIR   print postgresql://postgres@127.0.0.1:PORT/logdrain
 #   deploy/pg.sh status  DIR   exit 0 if running
+#   deploy/pg.sh standby DIR PRIMARY_URL
+#                              a streaming hot standby of PRIMARY_URL (pg_basebackup -R) in
+#                              DIR/data, started like `start` (for --read-database-url)
 #
 # Env: PG_FAST=1 (on start) sets fsync=off, synchronous_commit=off, full_page_writes=off
 #      (tests only, never the demo).
@@ -24,15 +27,15 @@ say() { echo "pg.sh: $*" >&2; }
 die() { echo "pg.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: $0 start|stop|restart|url|status DIR" >&2
+  echo "usage: $0 start|stop|restart|url|status DIR | $0 standby DIR PRIMARY_URL" >&2
   exit 2
 }
 
-(($# == 2)) || usage
+(($# == 2)) || [[ "${1:-}" == standby && $# == 3 ]] || usage
 CMD="$1"
 [[ -n "$2" ]] || usage
 mkdir_needed=0
-[[ "$CMD" == start ]] && mkdir_needed=1
+[[ "$CMD" == start || "$CMD" == standby ]] && mkdir_needed=1
 if ((mkdir_needed)); then
   mkdir -p -- "$2"
 fi
@@ -266,6 +269,21 @@ cmd_restart() {
   die "could not restart PostgreSQL on port $port (see $LOG)"
 }
 
+cmd_standby() {
+  local primary="${1:-}"
+  [[ "$primary" =~ ^postgres(ql)?://([^@/]+@)?([^:/]+):([0-9]+)/ ]] || die "standby needs PRIMARY_URL like postgresql://USER@HOST:PORT/DB"
+  local host="${BASH_REMATCH[3]}" pport="${BASH_REMATCH[4]}"
+  ensure_owner_access
+  if [[ ! -f "$DATA/PG_VERSION" ]]; then
+    say "pg_basebackup from $host:$pport into $DATA (streaming standby, -R)"
+    as_owner "$BINDIR/pg_basebackup" -h "$host" -p "$pport" -U "$DB_USER" -D "$DATA" -R -X stream -c fast \
+      >"$DIR/basebackup.log" 2>&1 || { cat "$DIR/basebackup.log" >&2; die "pg_basebackup failed"; }
+    rm -f "$DIR/port"
+  fi
+  [[ -f "$DATA/standby.signal" ]] || die "$DATA is not a standby (no standby.signal)"
+  cmd_start
+}
+
 cmd_url() {
   [[ -f "$DIR/url" ]] || die "no $DIR/url (run: $0 start $DIR)"
   cat "$DIR/url"
@@ -276,6 +294,7 @@ case "$CMD" in
   stop) cmd_stop ;;
   restart) cmd_restart ;;
   url) cmd_url ;;
+  standby) cmd_standby "${3:-}" ;;
   status)
     if is_running; then echo "running: $(cat "$DIR/url" 2>/dev/null || true)"; else echo "not running"; exit 3; fi
     ;;

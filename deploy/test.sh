@@ -59,6 +59,9 @@ cleanup() {
     if ((PGBOUNCER_STARTED)); then
       "$REPO_ROOT/deploy/pgbouncer.sh" stop "$TMP/pgbouncer"
     fi
+    if [[ -d "$TMP/standby" ]]; then
+      "$REPO_ROOT/deploy/pg.sh" stop "$TMP/standby"
+    fi
     if [[ -d "$TMP/pg" ]]; then
       "$REPO_ROOT/deploy/pg.sh" stop "$TMP/pg"
     fi

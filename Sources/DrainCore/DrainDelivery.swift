@@ -119,6 +119,14 @@ public struct DrainDelivery: Sendable {
         return .beginAttempt
     }
 
+    /// The standby that log rows are read from has not replayed this drain's pending batch to
+    /// its end yet: nothing is missing, only late. Let the drain go and read it again after an
+    /// interval (no attempt, no failure, no gap), so the retry's body stays byte-identical.
+    public mutating func standbyBehind() -> Action {
+        guard state == .reading else { return unexpected("standbyBehind") }
+        return release(dueNow: false)
+    }
+
     /// The pending batch was dropped: read afresh from the cursor.
     public mutating func droppedPendingBatch() -> Action {
         guard state == .droppingPendingBatch else { return unexpected("droppedPendingBatch") }

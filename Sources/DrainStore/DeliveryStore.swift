@@ -4,6 +4,7 @@ import Postgres
 /// A drain this worker holds a lease on. `leaseToken` fences every later write.
 public struct ClaimedDrain: Sendable {
     public let id: String
+    public let accountID: Int64
     public var url: String
     public var secret: String
     public let samplingRate: Int
@@ -78,6 +79,9 @@ public final class DeliveryStore {
     public let db: PostgresConnection
     public let workerName: String
 
+    /// A hot standby the log rows are read from (`--read-database-url`), or nil.
+    public private(set) var standby: PostgresConnection?
+
     public init(db: PostgresConnection, workerName: String) {
         self.db = db
         self.workerName = workerName
@@ -85,7 +89,7 @@ public final class DeliveryStore {
 
     public func claim(limit: Int, leaseSeconds: Double, excluding: [String] = []) throws -> [ClaimedDrain] {
         try db.query(SQL.Delivery.claim.call, [limit, workerName, leaseSeconds, PostgresArray(excluding)]).rows.map {
-            ClaimedDrain(id: $0.requiredString("id"), url: $0.requiredString("url"), secret: $0.requiredString("secret"),
+            ClaimedDrain(id: $0.requiredString("id"), accountID: $0.int64("account_id") ?? 0, url: $0.requiredString("url"), secret: $0.requiredString("secret"),
                          samplingRate: $0.int("sampling_rate") ?? 1000, leaseToken: $0.int64("lease_token") ?? 0,
                          consecutiveFailures: $0.int("consecutive_failures") ?? 0,
                          pendingLines: $0.int("pending_lines"),
@@ -110,26 +114,53 @@ public final class DeliveryStore {
     public static let pooledSessionSetup = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'"
 
     /// A worker's connection: named prepared statements and the session settings above, or
-    /// behind a transaction pooler unnamed statements and only the settings it carries.
-    public static func connect(url: String, workerName: String, transactionPooling: Bool) throws -> DeliveryStore {
-        DeliveryStore(db: try PostgresConnection(conninfo: url, setup: transactionPooling ? pooledSessionSetup : sessionSetup,
-                                                 namedStatements: !transactionPooling),
-                      workerName: workerName)
+    /// behind a transaction pooler unnamed statements and only the settings it carries. With
+    /// `readURL` (a streaming hot standby), log rows are read there; everything else stays on `url`.
+    public static func connect(url: String, readURL: String? = nil, workerName: String, transactionPooling: Bool) throws -> DeliveryStore {
+        func open(_ url: String) throws -> PostgresConnection {
+            try PostgresConnection(conninfo: url, setup: transactionPooling ? pooledSessionSetup : sessionSetup,
+                                   namedStatements: !transactionPooling)
+        }
+        let store = DeliveryStore(db: try open(url), workerName: workerName)
+        store.standby = try readURL.map(open)
+        return store
     }
 
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
-    /// to send are absent from the result.
-    public func readBatches(_ drains: some Collection<ClaimedDrain>) throws -> [String: Batch] {
-        guard !drains.isEmpty else { return [:] }
-        let result = try db.query(SQL.Delivery.readBatches,
-                                  [PostgresArray(drains.map(\.id)), PostgresArray(drains.map(\.leaseToken))])
-        return batches(in: result)
+    /// to send are absent from `batches`; with a standby, `notReplayed` holds the drains whose
+    /// pending batch it has not replayed yet (read again shortly; nothing is missing).
+    public func readBatches(_ drains: some Collection<ClaimedDrain>) throws -> (batches: [String: Batch], notReplayed: Set<String>) {
+        guard !drains.isEmpty else { return ([:], []) }
+        let ids = PostgresArray(drains.map(\.id)), tokens = PostgresArray(drains.map(\.leaseToken))
+        guard let standby else { return (batches(in: try db.query(SQL.Delivery.readBatches, [ids, tokens])), []) }
+        let states = try db.query(SQL.Delivery.readState, [ids, tokens]).rows
+        let pending = states.filter { $0.string("batch_end_xact") != nil }
+        let waiting = pending.isEmpty ? [] : Set(try standby.query(SQL.Delivery.notReplayedOnStandby, [
+            PostgresArray(pending.map { $0.requiredString("id") }), PostgresArray(pending.map { $0.string("batch_end_xact") }),
+        ]).rows.map { $0.requiredString("id") })
+        let ready = states.filter { !waiting.contains($0.requiredString("id")) }
+        guard !ready.isEmpty else { return ([:], waiting) }
+        func column(_ name: String) -> PostgresArray { PostgresArray(ready.map { $0.string(name) }) }
+        let result = try standby.query(SQL.Delivery.readBatchesOnStandby, [
+            column("id"), column("account_id"), column("cursor_xact"), column("cursor_id"), column("batch_end_xact"),
+            column("batch_end_id"), column("sampling_rate"), column("start_snapshot"), column("start_ts"),
+        ])
+        return (batches(in: result), waiting)
     }
 
     /// The batch after `batch` for a drain this worker still leases; nil when nothing is
     /// readable yet (or the lease was lost).
     public func readBatch(after batch: Batch, drain: ClaimedDrain) throws -> Batch? {
         guard !drain.filtering else { return nil }
+        if let standby {
+            // The lease and the enabled state were checked when this batch's attempt began;
+            // `advance` re-checks both before the read-ahead batch is used.
+            let result = try standby.query(SQL.Delivery.readNextBatchOnStandby, [
+                PostgresArray([drain.id]), PostgresArray([drain.accountID]), PostgresArray([batch.endXact]),
+                PostgresArray([batch.endID]), PostgresArray([drain.samplingRate]),
+            ])
+            return batches(in: result)[drain.id]
+        }
         let result = try db.query(SQL.Delivery.readNextBatch, [
             PostgresArray([drain.id]), PostgresArray([drain.leaseToken]),
             PostgresArray([batch.endXact]), PostgresArray([batch.endID]),

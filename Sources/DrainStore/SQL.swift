@@ -251,6 +251,46 @@ enum SQL {
             cross join lateral (\(stream(after: "(v.after_xact, v.after_id)", pendingEnd: false))) b
             """)
 
+        // MARK: reads on a hot standby (`--read-database-url`)
+
+        /// What a read needs of each leased drain, from the primary: the standby's copy of
+        /// `drains` may lag, the cursor and the pending batch must not.
+        static let readState = PreparedStatement(name: "logdrain_readState", sql: """
+            select d.id, d.account_id, d.cursor_xact::text as cursor_xact, d.cursor_id,
+                   d.batch_end_xact::text as batch_end_xact, d.batch_end_id, d.sampling_rate,
+                   d.start_snapshot::text as start_snapshot, d.start_ts
+            from unnest($1::uuid[], $2::bigint[]) as v(id, token)
+            join drains d on d.id = v.id and d.lease_token = v.token
+            """)
+
+        /// `readBatches` on the standby, for the drain states given ($1..$9, from `readState`),
+        /// reading below the standby's own watermark: it holds only transactions it has replayed.
+        static let readBatchesOnStandby = PreparedStatement(name: "logdrain_readBatchesOnStandby", sql: """
+            select \(batchColumns)
+            from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::xid8[], $6::bigint[], $7::int[],
+                        $8::pg_snapshot[], $9::timestamptz[])
+                 as d(id, account_id, cursor_xact, cursor_id, batch_end_xact, batch_end_id, sampling_rate, start_snapshot, start_ts)
+            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)", pendingEnd: true))) b
+            """)
+
+        /// Of the pending batches given ($1 drain ids, $2 batch ends), those the standby has not
+        /// yet replayed to their end: re-reading them there now would find lines missing.
+        static let notReplayedOnStandby = PreparedStatement(name: "logdrain_notReplayedOnStandby", sql: """
+            select v.id::text as id from unnest($1::uuid[], $2::xid8[]) as v(id, batch_end_xact)
+            where v.batch_end_xact >= pg_snapshot_xmin(pg_current_snapshot())
+            """)
+
+        /// `readNextBatch` on the standby ($1 ids, $2 accounts, $3/$4 the batch in flight's end,
+        /// $5 sampling rates): only drains the new-drain filter no longer applies to.
+        static let readNextBatchOnStandby = PreparedStatement(name: "logdrain_readNextBatchOnStandby", sql: """
+            select \(batchColumns)
+            from (select u.*, null::pg_snapshot as start_snapshot, null::timestamptz as start_ts,
+                         null::xid8 as batch_end_xact, null::bigint as batch_end_id
+                  from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::int[])
+                       as u(id, account_id, after_xact, after_id, sampling_rate)) d
+            cross join lateral (\(stream(after: "(d.after_xact, d.after_id)", pendingEnd: false))) b
+            """)
+
         /// The new-drain rule's progress (§2.12): moves the cursor of a drain without a pending
         /// batch over the rows the filter drops, up to the first row it keeps, examining at most
         /// $3 rows. Once it has seen every row below the oldest running transaction and that is

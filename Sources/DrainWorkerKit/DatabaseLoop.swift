@@ -142,8 +142,8 @@ final class DatabaseLoop {
 
     private func connectedStore() throws -> DeliveryStore {
         if let store { return store }
-        let created = try DeliveryStore.connect(url: config.databaseURL, workerName: config.name,
-                                                transactionPooling: config.transactionPooling)
+        let created = try DeliveryStore.connect(url: config.databaseURL, readURL: config.readDatabaseURL,
+                                                workerName: config.name, transactionPooling: config.transactionPooling)
         try created.register(host: host, pid: pid)
         store = created
         return created
@@ -228,8 +228,14 @@ final class DatabaseLoop {
                 }
             }
             if !reads.isEmpty {
-                let batches = try metrics.time(metrics.readDuration) { try db.readBatches(reads.compactMap { entries[$0]?.drain }) }
-                for id in reads {
+                let (batches, notReplayed) = try metrics.time(metrics.readDuration) {
+                    try db.readBatches(reads.compactMap { entries[$0]?.drain })
+                }
+                for id in reads where notReplayed.contains(id) {
+                    logger.debug("standby has not replayed the pending batch yet", metadata: ["drain": "\(id)"])
+                    next.append((id, update(id) { $0.machine.standbyBehind() }))
+                }
+                for id in reads where !notReplayed.contains(id) {
                     entries[id]?.batch = batches[id]
                     next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines, cutByBytes: batches[id]?.cutByBytes ?? false) }))
                 }

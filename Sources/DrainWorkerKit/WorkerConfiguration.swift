@@ -22,10 +22,14 @@ public struct WorkerConfiguration: Sendable {
     /// Connections go through a transaction-pooling proxy (pgbouncer `pool_mode = transaction`):
     /// no named prepared statements, no session settings the proxy does not carry.
     public var transactionPooling = false
+    /// A streaming hot standby to read log rows from (`--read-database-url`); claims and
+    /// outcomes stay on `databaseURL`.
+    public var readDatabaseURL: String?
 
     public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
                 backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?,
-                proxy: String? = nil, transactionPooling: Bool = false, secretKeys: SecretKeys? = nil) {
+                proxy: String? = nil, transactionPooling: Bool = false, readDatabaseURL: String? = nil,
+                secretKeys: SecretKeys? = nil) {
         self.databaseURL = databaseURL
         self.name = name
         self.concurrency = concurrency
@@ -37,6 +41,7 @@ public struct WorkerConfiguration: Sendable {
         self.metricsAddress = metricsAddress
         self.proxy = proxy
         self.transactionPooling = transactionPooling
+        self.readDatabaseURL = readDatabaseURL
         self.secretKeys = secretKeys
     }
 }

@@ -18,7 +18,7 @@ struct DrainWorkerCommand: ParsableCommand {
             --proxy names a proxy explicitly; it is then the trusted egress.
 
             Environment: DATABASE_URL, DRAIN_CA_FILE, DRAIN_ALLOW_PRIVATE_ENDPOINTS=1, DRAIN_PROXY, \
-            DRAIN_SECRET_KEYS_FILE, DRAIN_TRANSACTION_POOLING=1, LOG_LEVEL.
+            DRAIN_SECRET_KEYS_FILE, DRAIN_TRANSACTION_POOLING=1, DRAIN_READ_DATABASE_URL, LOG_LEVEL.
 
             Example:
               DATABASE_URL=postgresql://logdrain@db/logdrain drain-worker --name worker-1 --concurrency 64
@@ -60,6 +60,9 @@ struct DrainWorkerCommand: ParsableCommand {
     @Option(help: "Send endpoint requests through this proxy (http://HOST:PORT), the trusted egress (default: $DRAIN_PROXY; none).")
     var proxy: String?
 
+    @Option(help: "Read log rows from this streaming hot standby while claims and outcomes go to --database-url (default: $DRAIN_READ_DATABASE_URL; none).")
+    var readDatabaseURL: String?
+
     @Flag(help: "The database URL is a transaction-pooling proxy (pgbouncer pool_mode=transaction): no named prepared statements, no session timeouts (or DRAIN_TRANSACTION_POOLING=1).")
     var transactionPooling = false
 
@@ -96,6 +99,7 @@ struct DrainWorkerCommand: ParsableCommand {
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
             metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"),
             transactionPooling: transactionPooling || env("DRAIN_TRANSACTION_POOLING") == "1",
+            readDatabaseURL: readDatabaseURL ?? env("DRAIN_READ_DATABASE_URL"),
             secretKeys: try (secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE")).map { path throws(ValidationFailure) in try SecretKeys.load(path: path) })
         // A metrics client that hangs up mid-response must not kill the worker.
         signal(SIGPIPE, SIG_IGN)

@@ -60,6 +60,13 @@ final class DrainDeliveryTests: XCTestCase {
         XCTAssertEqual(m.released(), .finish)
     }
 
+    func testAStandbyBehindItsPendingBatchReleasesWithoutDroppingIt() {
+        var m = machine(pending: 3)
+        XCTAssertEqual(m.start(stopping: false), .read)
+        XCTAssertEqual(m.standbyBehind(), .release(dueNow: false), "read again after an interval; no gap, no attempt")
+        XCTAssertEqual(m.state, .finished)
+    }
+
     func testPendingBatchWithMissingRowsIsDroppedAndReadAfresh() {
         var m = machine(pending: 5)
         _ = m.start(stopping: false)
