@@ -15,6 +15,14 @@ public struct DashboardSession: Sendable {
     public let cookie: String
     public let csrf: String
     public let member: SignedInMember
+
+    /// A request that carries its token in `Authorization: Bearer` (scripts, API clients): no
+    /// cookie, so no cross-site request can ride on it and no CSRF token is needed.
+    public static func bearer(_ member: SignedInMember) -> DashboardSession {
+        DashboardSession(cookie: "", csrf: "", member: member)
+    }
+
+    public var isBearer: Bool { cookie.isEmpty }
 }
 
 /// Sign-in tokens: `ldt_` and 64 hex digits of 256 random bits. The first 12 digits find the

@@ -260,7 +260,7 @@ struct Dashboard: Sendable {
             }
             guard let session = try await session(of: request) else { return Self.redirect("/") }
             let form = try await Self.form(request)
-            guard let csrf = form["csrf"], ConstantTime.equal(Array(csrf.utf8), Array(session.csrf.utf8)) else {
+            guard session.isBearer || (form["csrf"].map { ConstantTime.equal(Array($0.utf8), Array(session.csrf.utf8)) } ?? false) else {
                 return Self.html(Self.errorPage("This form expired or did not come from this dashboard. Go back, reload and try again."),
                                  status: .forbidden)
             }
@@ -273,7 +273,13 @@ struct Dashboard: Sendable {
         }
     }
 
+    /// The signed-in member: from the session cookie, or from an `Authorization: Bearer` token
+    /// (which browsers never attach on their own, so it needs no CSRF token).
     private func session(of request: Request) async throws -> DashboardSession? {
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            return try await pool.read { try $0.authenticate(token: token) }.map(DashboardSession.bearer)
+        }
         guard let cookie = request.cookies[Self.sessionCookie]?.value, !cookie.isEmpty else { return nil }
         return try await pool.read { try $0.session(cookie: cookie) }
     }

@@ -135,4 +135,22 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(same.headers["location"], "/?done=unchanged")
         XCTAssertEqual(try runTool(h, "drain-admin", ["audit", b.name, "--json"]).array.count, before)
     }
+
+    /// Scripts may drive the dashboard with the API's bearer token instead of a session cookie;
+    /// a header browsers never add by themselves needs no CSRF token. A bad one signs nobody in.
+    func testABearerTokenOpensTheDashboardWithoutACookie() throws {
+        let a = try h.makeAccount("web")
+        let id = try h.makeDrain(account: a, path: "/web-bearer")
+        let token = try h.token(a.name, a.admin)
+        let page = try http("GET", serve.baseURL + "/", headers: ["Authorization: Bearer \(token)"])
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.body.contains("drain /web-bearer"), page.body)
+        XCTAssertNil(page.headers["set-cookie"].flatMap { $0.contains("logdrain_session=") ? $0 : nil })
+        let disabled = try http("POST", serve.baseURL + "/drains/\(id)/disable", form: "", headers: ["Authorization: Bearer \(token)"])
+        XCTAssertEqual(disabled.status, 303, disabled.body)
+        XCTAssertEqual(try h.show(id)["enabled"] as? Bool, false)
+        let forged = try http("GET", serve.baseURL + "/", headers: ["Authorization: Bearer ldt_" + String(repeating: "1", count: 64)])
+        XCTAssertTrue(forged.body.contains("Sign in"))
+        XCTAssertFalse(forged.body.contains("drain /web-bearer"))
+    }
 }
