@@ -60,6 +60,41 @@ start_receiver() {
   RECEIVER="https://127.0.0.1:$(cat "$portfile")"
 }
 
+# An nginx HTTPS sink that reads and discards every body and answers 200: faster than the
+# worker, so a benchmark measures the worker (and PostgreSQL), not the sink. Sets SINK_URL.
+# Needs nginx (apt-get install nginx-light); prints the exact install line otherwise.
+start_nginx_sink() {
+  command -v nginx >/dev/null || { echo "[bench] nginx is missing: apt-get install -y nginx-light" >&2; exit 1; }
+  [[ -d "$BENCH_TMP/certs" ]] || deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
+  local dir="$BENCH_TMP/nginx" port
+  mkdir -p "$dir"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  cat >"$dir/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body;
+  client_max_body_size 64m;
+  client_body_buffer_size 8m;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port ssl;
+    ssl_certificate $BENCH_TMP/certs/server.pem;
+    ssl_certificate_key $BENCH_TMP/certs/server.key;
+    location / { return 200 "ok\n"; }
+  }
+}
+NGINX
+  nginx -c "$dir/nginx.conf" -p "$dir" 2>"$dir/stderr" &
+  BENCH_PIDS+=($!)
+  for _ in $(seq 50); do curl -sk "https://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+  SINK_URL="https://127.0.0.1:$port"
+}
+
 # Starts one drain-worker NAME with extra flags; its log is BENCH_TMP/NAME.log.
 start_worker() {
   local name="$1"; shift

@@ -31,27 +31,33 @@ create table dashboard_sessions (
 create index dashboard_sessions_expiry on dashboard_sessions (expires_at);
 create index dashboard_sessions_token on dashboard_sessions (token_id);
 
-create function token_create(p_account text, p_email text, p_lookup_key text, p_token_hash text) returns timestamptz
-language plpgsql as $$
-declare
-    v_account bigint;
-    v_user bigint;
-    v_at timestamptz;
+-- The account and user ids of a member, or the error that names what is wrong.
+create function logdrain_member_ids(p_account text, p_email text, out account_id bigint, out user_id bigint)
+language plpgsql stable as $$
 begin
-    perform logdrain_require_operator();
-    select id into v_account from accounts where name = p_account;
-    if v_account is null then
+    select a.id into account_id from accounts a where a.name = p_account;
+    if account_id is null then
         raise exception 'account: no account named %', coalesce(p_account, 'null') using errcode = 'P0002';
     end if;
-    select u.id into v_user from users u join memberships m on m.user_id = u.id and m.account_id = v_account
+    select u.id into user_id from users u join memberships m on m.user_id = u.id and m.account_id = logdrain_member_ids.account_id
         where u.email = lower(p_email);
-    if v_user is null then
+    if user_id is null then
         raise exception 'email: % is not a member of account % (add them with member add first)',
             coalesce(p_email, 'null'), p_account using errcode = 'P0002';
     end if;
-    insert into api_tokens (lookup_key, token_hash, account_id, user_id) values (p_lookup_key, p_token_hash, v_account, v_user)
+end $$;
+
+create function token_create(p_account text, p_email text, p_lookup_key text, p_token_hash text) returns timestamptz
+language plpgsql as $$
+declare
+    m record;
+    v_at timestamptz;
+begin
+    perform logdrain_require_operator();
+    m := logdrain_member_ids(p_account, p_email);
+    insert into api_tokens (lookup_key, token_hash, account_id, user_id) values (p_lookup_key, p_token_hash, m.account_id, m.user_id)
         returning created_at into v_at;
-    perform logdrain_audit(v_account, null, 'operator', 'token.create', null, jsonb_build_object('email', lower(p_email)));
+    perform logdrain_audit(m.account_id, null, 'operator', 'token.create', null, jsonb_build_object('email', lower(p_email)));
     return v_at;
 end $$;
 
@@ -59,22 +65,14 @@ end $$;
 create function token_revoke(p_account text, p_email text) returns integer
 language plpgsql as $$
 declare
-    v_account bigint;
+    m record;
     v_count integer;
 begin
     perform logdrain_require_operator();
-    select id into v_account from accounts where name = p_account;
-    if v_account is null then
-        raise exception 'account: no account named %', coalesce(p_account, 'null') using errcode = 'P0002';
-    end if;
-    if not exists (select 1 from users u join memberships m on m.user_id = u.id and m.account_id = v_account
-                   where u.email = lower(p_email)) then
-        raise exception 'email: % is not a member of account %', coalesce(p_email, 'null'), p_account using errcode = 'P0002';
-    end if;
-    delete from api_tokens t using users u
-        where t.account_id = v_account and t.user_id = u.id and u.email = lower(p_email);
+    m := logdrain_member_ids(p_account, p_email);
+    delete from api_tokens t where t.account_id = m.account_id and t.user_id = m.user_id;
     get diagnostics v_count = row_count;
-    perform logdrain_audit(v_account, null, 'operator', 'token.revoke', null,
+    perform logdrain_audit(m.account_id, null, 'operator', 'token.revoke', null,
                            jsonb_build_object('email', lower(p_email), 'tokens', v_count));
     return v_count;
 end $$;
@@ -131,6 +129,8 @@ declare
     f text;
     s text := quote_ident(current_schema());
 begin
+    execute format('alter function logdrain_member_ids(text, text) set search_path = %s, pg_temp', s);
+    revoke execute on function logdrain_member_ids(text, text) from public;
     foreach f in array array[
         'token_create(text, text, text, text)', 'token_revoke(text, text)', 'logdrain_token_lookup(text)',
         'logdrain_token_used(bigint)', 'logdrain_session_create(bigint, text, text, integer)',

@@ -98,28 +98,22 @@ func runTool(_ h: Harness, _ tool: String, _ args: [String], stdin: String? = ni
                          stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// A drain-worker child process, stopped with SIGTERM (or SIGKILL) by the test.
-final class WorkerProcess {
+/// A built executable running beside the test, its output in a log file; stopped with SIGTERM
+/// (or SIGKILL) by the test, and killed if the test forgets.
+class ChildProcess {
     let process = Process()
     let logFile: URL
 
-    init(_ h: Harness, name: String, extraArgs: [String] = [], allowPrivate: Bool = true,
-         env extraEnv: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: "\(h.binDir)/drain-worker")
-        process.arguments = ["--name", name] + (allowPrivate ? ["--allow-private-endpoints"] : []) + ["--ca-file", h.caFile,
-                             "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.2"] + extraArgs
+    /// `env` applies last; DATABASE_URL is the test cluster's unless it names another.
+    init(_ h: Harness, tool: String, arguments: [String], logName: String, env extraEnv: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: "\(h.binDir)/\(tool)")
+        process.arguments = arguments
         var env = h.env
         env["DATABASE_URL"] = h.databaseURL
-        // deploy/test.sh runs the delivery and cluster tests a second time with every worker
-        // behind pgbouncer in transaction pooling mode.
-        if let pooled = h.env["LOGDRAIN_WORKER_DATABASE_URL"], !pooled.isEmpty {
-            env["DATABASE_URL"] = pooled
-            env["DRAIN_TRANSACTION_POOLING"] = "1"
-        }
         env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
         for (k, v) in extraEnv { env[k] = v }
         process.environment = env
-        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(name)-\(UUID().uuidString).log")
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(logName)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
@@ -146,6 +140,25 @@ final class WorkerProcess {
     }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// A drain-worker with the tests' short intervals and backoff.
+final class WorkerProcess: ChildProcess {
+    init(_ h: Harness, name: String, extraArgs: [String] = [], allowPrivate: Bool = true,
+         env extraEnv: [String: String] = [:]) throws {
+        var env: [String: String] = [:]
+        // deploy/test.sh runs the delivery and cluster tests a second time with every worker
+        // behind pgbouncer in transaction pooling mode.
+        if let pooled = h.env["LOGDRAIN_WORKER_DATABASE_URL"], !pooled.isEmpty {
+            env["DATABASE_URL"] = pooled
+            env["DRAIN_TRANSACTION_POOLING"] = "1"
+        }
+        for (k, v) in extraEnv { env[k] = v }
+        try super.init(h, tool: "drain-worker",
+                       arguments: ["--name", name] + (allowPrivate ? ["--allow-private-endpoints"] : [])
+                           + ["--ca-file", h.caFile, "--interval", "0.2", "--backoff-base", "0.05", "--backoff-max", "0.2"] + extraArgs,
+                       logName: "worker-\(name)", env: env)
+    }
 }
 
 /// One request the receiver logged (deploy/receiver.py --log).

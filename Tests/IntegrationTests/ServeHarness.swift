@@ -2,25 +2,13 @@ import Foundation
 import XCTest
 
 /// `drain-admin serve` as a child process on a free loopback port (the port it prints).
-final class ServeProcess {
-    let process = Process()
-    let logFile: URL
+final class ServeProcess: ChildProcess {
     private(set) var baseURL = ""
 
     init(_ h: Harness, extraArgs: [String] = [], env extraEnv: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: "\(h.binDir)/drain-admin")
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--allow-private-endpoints", "--ca-file", h.caFile] + extraArgs
-        var env = h.env
-        env["DATABASE_URL"] = h.databaseURL
-        env.removeValue(forKey: "DRAIN_ALLOW_PRIVATE_ENDPOINTS")
-        for (k, v) in extraEnv { env[k] = v }
-        process.environment = env
-        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        try super.init(h, tool: "drain-admin",
+                       arguments: ["serve", "--listen", "127.0.0.1:0", "--allow-private-endpoints", "--ca-file", h.caFile] + extraArgs,
+                       logName: "serve", env: extraEnv)
         try waitUntil(30, "drain-admin serve prints its address") {
             if let r = self.log.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
                 self.baseURL = String(self.log[r])
@@ -30,18 +18,6 @@ final class ServeProcess {
             return !self.process.isRunning
         }
     }
-
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 /// One HTTP exchange, made with the curl command-line tool (a real client over loopback).
