@@ -253,14 +253,19 @@ PRODUCER_PID=$!
 
 phase "dashboard and API (drain-admin serve)"
 : >"$RUN/serve.log"
-"$ADMIN" serve --listen "${DEMO_LISTEN:-127.0.0.1:8080}" --allow-private-endpoints --ca-file "$CA_FILE" \
+LISTEN="${DEMO_LISTEN:-127.0.0.1:8080}"
+if [[ -z "${DEMO_LISTEN:-}" ]] && ! python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 8080))' 2>/dev/null; then
+  echo "[demo] port 8080 is taken; the dashboard takes a free port instead"
+  LISTEN=127.0.0.1:0
+fi
+"$ADMIN" serve --listen "$LISTEN" --allow-private-endpoints --ca-file "$CA_FILE" \
   </dev/null >>"$RUN/serve.log" 2>&1 &
 SERVE_PID=$!
 DASHBOARD_URL=""
 for _ in $(seq 1 100); do
   DASHBOARD_URL="$(grep -o 'http://[^ ]*/$' "$RUN/serve.log" | tail -n 1 || true)"
   [[ -n "$DASHBOARD_URL" ]] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || { tail -n 5 "$RUN/serve.log" >&2; die "drain-admin serve did not start (port taken? set DEMO_LISTEN=127.0.0.1:0)"; }
+  kill -0 "$SERVE_PID" 2>/dev/null || { tail -n 5 "$RUN/serve.log" >&2; die "drain-admin serve did not start (see $RUN/serve.log)"; }
   sleep 0.1
 done
 [[ -n "$DASHBOARD_URL" ]] || die "drain-admin serve did not start"
