@@ -78,10 +78,13 @@ begin
 end $$;
 
 -- The candidate for a presented token; the caller compares the hash (in constant time).
+-- `stale`: last_used_at is unset or a minute old, so the caller (once the hash matched) records
+-- the use; within the minute a request costs no write.
 create function logdrain_token_lookup(p_lookup_key text)
-returns table (token_id bigint, token_hash text, account text, email text, role text)
+returns table (token_id bigint, token_hash text, account text, email text, role text, stale boolean)
 language sql stable as $$
-    select t.id, t.token_hash, a.name, u.email, m.role
+    select t.id, t.token_hash, a.name, u.email, m.role,
+           t.last_used_at is null or t.last_used_at < now() - interval '1 minute'
     from api_tokens t
     join accounts a on a.id = t.account_id
     join users u on u.id = t.user_id
@@ -91,8 +94,7 @@ $$;
 
 create function logdrain_token_used(p_token_id bigint) returns void
 language sql as $$
-    update api_tokens set last_used_at = now()
-    where id = p_token_id and (last_used_at is null or last_used_at < now() - interval '1 minute')
+    update api_tokens set last_used_at = now() where id = p_token_id
 $$;
 
 -- False when the token was revoked meanwhile (then there is no session to make).

@@ -19,6 +19,18 @@ create table maintenance_settings (
 );
 insert into maintenance_settings default values;
 
+-- The one upkeep lock (transaction-scoped): every run holds it, and `migrate` takes it before it
+-- creates the coming days' partitions. p_wait false: give up at once when it is held.
+create function logdrain_lock_upkeep(p_wait boolean) returns boolean
+language plpgsql as $$
+begin
+    if p_wait then
+        perform pg_advisory_xact_lock(7813292766018038127);
+        return true;
+    end if;
+    return pg_try_advisory_xact_lock(7813292766018038127);
+end $$;
+
 -- Upkeep now (the operator's `drain-admin maintain`). p_days_ahead / p_retention_days, when
 -- given, are saved as the new settings first. Waits for a run in progress elsewhere.
 create function logdrain_maintain(p_days_ahead integer, p_retention_days integer, p_by text)
@@ -26,7 +38,7 @@ returns table (created integer, dropped integer, days_ahead integer, retention_d
 language plpgsql as $$
 begin
     perform logdrain_require_operator();
-    perform pg_advisory_xact_lock(7813292766018038127);
+    perform logdrain_lock_upkeep(true);
     if p_days_ahead is not null and p_days_ahead not between 1 and 366 then
         raise exception 'days-ahead: must be between 1 and 366 (got %)', p_days_ahead using errcode = '22023';
     end if;
@@ -45,7 +57,7 @@ create function logdrain_maintain_if_due(p_by text)
 returns table (created integer, dropped integer, days_ahead integer, retention_days integer)
 language plpgsql set lock_timeout = '5s' as $$
 begin
-    if not pg_try_advisory_xact_lock(7813292766018038127) then return; end if;
+    if not logdrain_lock_upkeep(false) then return; end if;
     if (select last_run_at > now() - interval '1 hour' from maintenance_settings) then return; end if;
     return query select * from logdrain_run_upkeep(p_by);
 end $$;
@@ -74,6 +86,8 @@ begin
     execute format('alter function logdrain_maintain(integer, integer, text) security definer set search_path = %s, pg_temp', s);
     execute format('alter function logdrain_maintain_if_due(text) security definer set search_path = %s, pg_temp', s);
     execute format('alter function logdrain_run_upkeep(text) set search_path = %s, pg_temp', s);
+    execute format('alter function logdrain_lock_upkeep(boolean) set search_path = %s, pg_temp', s);
+    revoke execute on function logdrain_lock_upkeep(boolean) from public;
     revoke execute on function logdrain_maintain(integer, integer, text), logdrain_maintain_if_due(text),
         logdrain_run_upkeep(text) from public;
     grant execute on function logdrain_maintain(integer, integer, text) to logdrain_operator;

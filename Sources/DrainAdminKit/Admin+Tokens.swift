@@ -74,7 +74,7 @@ extension Admin {
         guard let key = SignInToken.lookupKey(of: token),
               let candidate = try store.tokenCandidate(lookupKey: key) else { return nil }
         guard ConstantTime.equal(Array(SHA256Digest.hex(token).utf8), Array(candidate.hash.utf8)) else { return nil }
-        try store.markTokenUsed(candidate.tokenID)
+        if candidate.stale { try store.markTokenUsed(candidate.tokenID) }
         return candidate.member
     }
 

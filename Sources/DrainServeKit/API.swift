@@ -52,9 +52,9 @@ struct API: Sendable {
                     throw APIError.invalid("body: nothing to change: give name, url, sampling_rate or secret", field: nil)
                 }
                 let drain = try await pool.run { admin in
-                    _ = try Self.owned(id, by: member, admin)
-                    _ = try admin.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: skipTest)
-                    return try Self.owned(id, by: member, admin)
+                    try Self.change(id, by: member, admin) {
+                        _ = try $0.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: skipTest)
+                    }
                 }
                 return (.ok, Admin.json(drain))
             }
@@ -62,9 +62,8 @@ struct API: Sendable {
         api.delete("drains/:id") { request, context in
             await handle(request, writes: true) { member, _ in
                 let id = try context.parameters.require("id")
-                try await pool.run { admin in
-                    _ = try Self.owned(id, by: member, admin)
-                    _ = try admin.deleteDrain(id: id, actor: member.email)
+                _ = try await pool.run { admin in
+                    try Self.change(id, by: member, admin) { _ = try $0.deleteDrain(id: id, actor: member.email) }
                 }
                 return (.noContent, nil)
             }
@@ -74,9 +73,7 @@ struct API: Sendable {
                 let id = try context.parameters.require("id")
                 let skipBacklog = try JSONObjectBody(body, allowed: ["skip_backlog"]).bool("skip_backlog") ?? false
                 return (.ok, Admin.json(try await pool.run { admin in
-                    _ = try Self.owned(id, by: member, admin)
-                    _ = try admin.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog)
-                    return try Self.owned(id, by: member, admin)
+                    try Self.change(id, by: member, admin) { _ = try $0.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog) }
                 }))
             }
         }
@@ -85,9 +82,7 @@ struct API: Sendable {
                 let id = try context.parameters.require("id")
                 _ = try JSONObjectBody(body, allowed: [])
                 return (.ok, Admin.json(try await pool.run { admin in
-                    _ = try Self.owned(id, by: member, admin)
-                    _ = try admin.disableDrain(id: id, actor: member.email)
-                    return try Self.owned(id, by: member, admin)
+                    try Self.change(id, by: member, admin) { _ = try $0.disableDrain(id: id, actor: member.email) }
                 }))
             }
         }
@@ -139,6 +134,15 @@ struct API: Sendable {
     static func owned(_ id: String, by member: SignedInMember, _ admin: Admin) throws -> DrainStatus {
         guard let drain = try admin.drain(id: id), drain.account == member.account else { throw APIError.notFound(id) }
         return drain
+    }
+
+    /// Runs `body` on a drain of the member's account (404 for any other drain, before anything
+    /// is done) and returns the drain as it is afterwards (nil once deleted).
+    @discardableResult
+    static func change(_ id: String, by member: SignedInMember, _ admin: Admin, _ body: (Admin) throws -> Void) throws -> DrainStatus {
+        let before = try owned(id, by: member, admin)
+        try body(admin)
+        return try admin.drain(id: id) ?? before
     }
 
     static func secretSource(_ fields: JSONObjectBody, required: Bool) throws(APIError) -> SecretSource? {

@@ -53,7 +53,8 @@ final class AdminPool: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (Admin) throws -> T) async throws -> T {
         do {
             return try await run(body)
-        } catch where AdminError.from(error).kind == .unavailable {
+        } catch where !(error is AdminError) && AdminError.from(error).kind == .unavailable {
+            // A lost connection (not this pool's own "busy", which a retry would only prolong).
             return try await run(body)
         }
     }

@@ -73,24 +73,19 @@ struct Dashboard: Sendable {
                 try await save(try context.parameters.require("id"), form, session)
             }
         }
-        router.post("drains/:id/enable") { request, context in
-            await action(request, writes: true) { session, _ in
-                let id = try context.parameters.require("id")
-                try await pool.run { admin in
-                    _ = try API.owned(id, by: session.member, admin)
-                    _ = try admin.enableDrain(id: id, actor: session.member.email, skipBacklog: false)
+        for (path, done) in [("enable", "enabled"), ("disable", "disabled")] {
+            router.post(RouterPath("drains/:id/\(path)")) { request, context in
+                await action(request, writes: true) { session, _ in
+                    let id = try context.parameters.require("id")
+                    let email = session.member.email
+                    _ = try await pool.run { admin in
+                        try API.change(id, by: session.member, admin) {
+                            if done == "enabled" { _ = try $0.enableDrain(id: id, actor: email, skipBacklog: false) }
+                            else { _ = try $0.disableDrain(id: id, actor: email) }
+                        }
+                    }
+                    return Self.redirect("/?done=\(done)")
                 }
-                return Self.redirect("/?done=enabled")
-            }
-        }
-        router.post("drains/:id/disable") { request, context in
-            await action(request, writes: true) { session, _ in
-                let id = try context.parameters.require("id")
-                try await pool.run { admin in
-                    _ = try API.owned(id, by: session.member, admin)
-                    _ = try admin.disableDrain(id: id, actor: session.member.email)
-                }
-                return Self.redirect("/?done=disabled")
             }
         }
         router.get("drains/:id/delete") { request, context in
@@ -105,9 +100,8 @@ struct Dashboard: Sendable {
         router.post("drains/:id/delete") { request, context in
             await action(request, writes: true) { session, _ in
                 let id = try context.parameters.require("id")
-                try await pool.run { admin in
-                    _ = try API.owned(id, by: session.member, admin)
-                    _ = try admin.deleteDrain(id: id, actor: session.member.email)
+                _ = try await pool.run { admin in
+                    try API.change(id, by: session.member, admin) { _ = try $0.deleteDrain(id: id, actor: session.member.email) }
                 }
                 return Self.redirect("/?done=deleted")
             }
@@ -186,9 +180,10 @@ struct Dashboard: Sendable {
                                          url: state.url.isEmpty ? nil : state.url,
                                          samplingRate: rate == currentRate ? nil : rate)
                 if change.isEmpty && secret == nil { return Self.redirect("/?done=unchanged") }
-                try await pool.run { admin in
-                    _ = try API.owned(id, by: member, admin)
-                    _ = try admin.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: false)
+                _ = try await pool.run { admin in
+                    try API.change(id, by: member, admin) {
+                        _ = try $0.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: false)
+                    }
                 }
                 return Self.redirect("/?done=updated")
             }
@@ -247,7 +242,7 @@ struct Dashboard: Sendable {
         do {
             return try await body(try await session(of: request))
         } catch {
-            return Self.html(Self.errorPage(Self.words(for: error)), status: Self.status(for: error))
+            return Self.html(errorPage(Self.words(for: error)), status: Self.status(for: error))
         }
     }
 
@@ -256,12 +251,12 @@ struct Dashboard: Sendable {
                         _ body: (DashboardSession, FormBody) async throws -> Response) async -> Response {
         do {
             if Self.isCrossSite(request) {
-                return Self.html(Self.errorPage("This form did not come from this dashboard."), status: .forbidden)
+                return Self.html(errorPage("This form did not come from this dashboard."), status: .forbidden)
             }
             guard let session = try await session(of: request) else { return Self.redirect("/") }
             let form = try await Self.form(request)
             guard session.isBearer || (form["csrf"].map { ConstantTime.equal(Array($0.utf8), Array(session.csrf.utf8)) } ?? false) else {
-                return Self.html(Self.errorPage("This form expired or did not come from this dashboard. Go back, reload and try again."),
+                return Self.html(errorPage("This form expired or did not come from this dashboard. Go back, reload and try again."),
                                  status: .forbidden)
             }
             if writes && !session.member.isAdmin {
@@ -269,7 +264,7 @@ struct Dashboard: Sendable {
             }
             return try await body(session, form)
         } catch {
-            return Self.html(Self.errorPage(Self.words(for: error)), status: Self.status(for: error))
+            return Self.html(errorPage(Self.words(for: error)), status: Self.status(for: error))
         }
     }
 
@@ -319,15 +314,9 @@ struct Dashboard: Sendable {
 
     static func status(for error: any Error) -> HTTPResponse.Status { APIError.from(error).status }
 
-    static func errorPage(_ message: String) -> String {
-        let escaped = message.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-        return """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>LogDrain</title>
-            <link rel="stylesheet" href="/static/style.css"></head><body><main>
-            <p class="error" role="alert">\(escaped)</p><p><a href="/" class="button">Back to the dashboard</a></p>
-            </main></body></html>
-            """
+    /// A page that only says what went wrong (escaped by the template like every other page).
+    func errorPage(_ message: String) -> String {
+        library.render(["title": "LogDrain", "error": message], withTemplate: "errorPage") ?? message
     }
 
     static func html(_ text: String, status: HTTPResponse.Status) -> Response {

@@ -10,6 +10,7 @@ enum Templates {
         try library.register(signIn, named: "signin")
         try library.register(drains, named: "drains")
         try library.register(confirmDelete, named: "confirmDelete")
+        try library.register(errorPage, named: "errorPage")
         return library
     }
 
@@ -148,6 +149,12 @@ enum Templates {
             <a href="/" class="button">Cancel</a>
           </form>
         </section>
+        {{> layoutEnd}}
+        """
+
+    static let errorPage = """
+        {{> layoutStart}}
+        <p><a href="/" class="button">Back to the dashboard</a></p>
         {{> layoutEnd}}
         """
 

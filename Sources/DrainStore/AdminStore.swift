@@ -47,9 +47,10 @@ public final class AdminStore {
         try db.query(SQL.Tokens.revoke, [account, email]).rows[0].int("revoked") ?? 0
     }
 
-    public func tokenCandidate(lookupKey: String) throws -> (tokenID: Int64, hash: String, member: SignedInMember)? {
+    /// The token row behind a lookup key; `stale` says its last use is worth recording.
+    public func tokenCandidate(lookupKey: String) throws -> (tokenID: Int64, hash: String, member: SignedInMember, stale: Bool)? {
         guard let r = try db.query(SQL.Tokens.lookup, [lookupKey]).rows.first else { return nil }
-        return (r.int64("token_id") ?? 0, r.requiredString("token_hash"), Self.member(r))
+        return (r.int64("token_id") ?? 0, r.requiredString("token_hash"), Self.member(r), r.bool("stale") ?? true)
     }
 
     public func markTokenUsed(_ tokenID: Int64) throws { try db.query(SQL.Tokens.used, [tokenID]) }

@@ -28,7 +28,7 @@ enum SQL {
             select created, dropped, days_ahead, retention_days from logdrain_maintain_if_due($1)
             """
         /// Held by every upkeep run; `migrate` takes it before creating the coming partitions.
-        static let upkeepLock = "select pg_advisory_xact_lock(7813292766018038127)"
+        static let upkeepLock = "select logdrain_lock_upkeep(true)"
     }
 
     enum Accounts {
@@ -52,7 +52,7 @@ enum SQL {
     enum Tokens {
         static let create = "select logdrain_rfc3339(token_create($1, $2, $3, $4)) as created_at"
         static let revoke = "select token_revoke($1, $2) as revoked"
-        static let lookup = "select token_id, token_hash, account, email, role from logdrain_token_lookup($1)"
+        static let lookup = "select token_id, token_hash, account, email, role, stale from logdrain_token_lookup($1)"
         static let used = "select logdrain_token_used($1::bigint)"
         static let createSession = "select logdrain_session_create($1::bigint, $2, $3, $4::int) as created"
         static let session = "select token_id, account, email, role, csrf_token from logdrain_session_lookup($1)"
