@@ -39,35 +39,40 @@ let package = Package(
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-sql"]),
         // Endpoint delivery shared by the worker and the admin's test sends.
         .target(name: "Delivery", dependencies: ["DrainCore", "HTTPClient"]),
+        // The kits: what each executable does, over the stores, delivery and the domain.
         .target(name: "DrainWorkerKit", dependencies: [
-            "DrainCore", "DrainStore", "Delivery", "Postgres", "HTTPClient",
+            "DrainCore", "DrainStore", "Delivery",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
-        .target(name: "DrainAdminKit", dependencies: [
-            "DrainCore", "DrainStore", "Delivery", "Postgres",
-        ]),
+        .target(name: "DrainAdminKit", dependencies: ["DrainCore", "DrainStore", "Delivery"]),
 
         // `drain-admin serve`: the JSON API and the server-rendered dashboard over DrainAdminKit.
         .target(name: "DrainServeKit", dependencies: [
-            "DrainAdminKit", "DrainCore", "LibCrypto",
+            "DrainAdminKit", "DrainCore", "DrainStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Executables: argument parsing and wiring.
         .executableTarget(name: "drain-admin", dependencies: [
-            "DrainAdminKit", "DrainServeKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DrainAdminKit", "DrainServeKit", "DrainCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "drain-worker", dependencies: [
-            "DrainWorkerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DrainWorkerKit", "DrainCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore", "LibCrypto", "HTTPClient", "Delivery"]),
+        // One test target per module under test; IntegrationTests drive the built executables
+        // against a real PostgreSQL and a real HTTPS receiver.
+        .testTarget(name: "LibCryptoTests", dependencies: ["LibCrypto"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+        .testTarget(name: "DrainCoreTests", dependencies: ["DrainCore"]),
+        .testTarget(name: "DrainStoreTests", dependencies: ["DrainStore", "DrainCore", "Postgres"]),
         .testTarget(name: "IntegrationTests", dependencies: ["DrainCore", "DrainStore", "Postgres", "HTTPClient", "LibCrypto"]),
     ],
     swiftLanguageModes: [.v6]

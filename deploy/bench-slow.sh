@@ -49,3 +49,4 @@ echo "[bench] all fast: the $((D - SLOW)) other drains delivered $fast lines/s"
 mixed=$(run mixed "$SLOW")
 echo "[bench] $SLOW slow (9 s): the $((D - SLOW)) other drains delivered $mixed lines/s"
 echo "[bench] slow endpoints: others keep $(python3 -c "print(round($mixed / max($fast, 1), 3))") of their all-fast throughput (target >= 0.90)"
+echo "RESULT slow endpoints | others keep $(python3 -c "print(round($mixed / max($fast, 1), 2))") of their throughput | >= 0.90 | $fast lines/s all fast, $mixed with $SLOW slow"

@@ -48,4 +48,6 @@ print(f"[bench] database stall: lock held {t1 - t0:.1f} s while {n} deliveries w
       f"all outcomes recorded {t2 - t1:.2f} s after it ended ({pending} still pending)")
 print(f"[bench] failures counted: {failures} ({errors} failed attempts in history); requests {s['requests']} for {n} batches; "
       f"lines resent: {resent_lines} (target: 0 failures, 0 resent)")
+print(f"RESULT database stall | {failures} failures, {resent_lines} lines resent | 0 and 0 | "
+      f"lock {t1 - t0:.1f} s over {n} deliveries in flight")
 PY

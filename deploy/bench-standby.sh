@@ -54,4 +54,6 @@ tp, cp, ts, cs = a1 - a0, ac1 - ac0, b1 - b0, bc1 - bc0
 print(f"[bench] reads on the primary: {n} lines in {tp:.2f} s ({n / tp:,.0f} lines/s), primary CPU {cp:.2f} s = {cp / n * 1e6:.2f} us/line")
 print(f"[bench] reads on the standby: {n} lines in {ts:.2f} s ({n / ts:,.0f} lines/s), primary CPU {cs:.2f} s = {cs / n * 1e6:.2f} us/line")
 print(f"[bench] primary CPU per line with the standby: {cs / cp:.0%} of the single-server run (target <= 25%)")
+print(f"RESULT read replica | primary CPU per line {cs / cp:.0%} of the single-server run | <= 25% | "
+      f"{cp / n * 1e6:.2f} -> {cs / n * 1e6:.2f} us/line, {n} lines")
 PY

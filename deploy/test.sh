@@ -77,6 +77,9 @@ trap 'echo "[test.sh] terminated" >&2; exit 143' TERM
 phase "dependencies"
 deploy/install-deps.sh --test
 
+phase "layers: every import along the layer rule and declared (Tests/layers/check_layers.py)"
+python3 Tests/layers/check_layers.py
+
 phase "swift build (debug)"
 swift build
 DRAIN_BIN_DIR="$(swift build --show-bin-path)"

@@ -1,55 +1,69 @@
-import Foundation
 import DrainCore
-import HTTPClient
+internal import HTTPClient
 
-/// Turns batches into signed HTTPS requests and responses into outcomes — the one code path
-/// for worker deliveries and admin test sends.
-public enum DeliveryRequest {
-    public static func make(url: String, secret: String, body: [UInt8], deliveryID: String, attempt: Int,
-                            timeout: Double = 10) -> HTTPRequest {
-        HTTPRequest(url: url, displayURL: URLRedaction.redact(url),
-                    headers: DeliveryHeaders.headers(body: body, secret: secret, deliveryID: deliveryID, attempt: attempt),
-                    body: body, timeout: timeout)
+/// A signed delivery (or test send), ready for the endpoint client: the body, signed over its
+/// exact bytes, with the headers of DESIGN §2.5.
+public struct SignedDelivery: Sendable {
+    let request: HTTPRequest
+    /// The URL with its credentials redacted, for messages.
+    public var displayURL: String { request.displayURL }
+
+    public init(url: String, secret: String, body: [UInt8], deliveryID: String, attempt: Int,
+                timeout: Double = Limits.deliveryTimeoutSeconds) {
+        request = HTTPRequest(url: url, displayURL: URLRedaction.redact(url),
+                              headers: DeliveryHeaders.headers(body: body, secret: secret, deliveryID: deliveryID, attempt: attempt),
+                              body: body, timeout: timeout)
     }
 }
 
-public enum DeliveryOutcome {
-    /// Classifies an exchange: 2xx is success; any other status, a network or TLS error, or a
-    /// timeout is a failure, retried after `backoff` (honouring Retry-After on 429/503).
-    public static func classify(_ result: Result<HTTPResponse, HTTPError>, failuresSoFar: Int,
-                                backoff: Backoff) -> DeliveryResult {
+/// HTTPS to customers' endpoints: many deliveries at once on one `curl_multi`, driven from the
+/// caller's thread (the worker's HTTP loop), or one at a time (admin test sends). Answers come
+/// back as DrainCore's `EndpointAnswer`, so callers never meet the HTTP client's types.
+public final class EndpointClient {
+    private let client: HTTPMultiClient
+    /// Ends a `poll` early from any thread.
+    public let wakeup: Wakeup
+
+    public final class Wakeup: Sendable {
+        private let inner: HTTPMultiClient.Wakeup
+        init(_ inner: HTTPMultiClient.Wakeup) { self.inner = inner }
+        public func wake() { inner.wake() }
+    }
+
+    public struct Completion: Sendable {
+        public let id: Int
+        public let answer: EndpointAnswer
+    }
+
+    /// `caFile`: an extra PEM bundle to trust; `allowPrivate`: endpoints on loopback and
+    /// private addresses (tests); `proxy`: the explicit egress, if any.
+    public init(caFile: String?, allowPrivate: Bool, proxy: String? = nil) {
+        client = HTTPMultiClient(configuration: HTTPClientConfiguration(
+            caFile: caFile, allowPrivateAddresses: allowPrivate, userAgent: DeliveryHeaders.userAgent, proxy: proxy))
+        wakeup = Wakeup(client.wakeup)
+    }
+
+    public var inFlight: Int { client.inFlight }
+
+    /// Starts a delivery; its completion, tagged `id`, comes from a later `poll`.
+    public func start(_ delivery: SignedDelivery, id: Int) { client.start(delivery.request, id: id) }
+
+    /// Waits up to `timeoutMs` for transfers to progress and returns those that finished.
+    public func poll(timeoutMs: Int) -> [Completion] {
+        client.poll(timeoutMs: timeoutMs).map { Completion(id: $0.id, answer: Self.answer($0.result)) }
+    }
+
+    /// Sends one delivery and waits for its answer.
+    public func send(_ delivery: SignedDelivery) -> EndpointAnswer { Self.answer(client.send(delivery.request)) }
+
+    static func answer(_ result: Result<HTTPResponse, HTTPError>) -> EndpointAnswer {
         switch result {
-        case .success(let response) where response.isSuccess:
-            return .success(status: response.status, seconds: response.seconds)
-        case .success(let response):
-            let retryAfter = (response.status == 429 || response.status == 503)
-                ? parseRetryAfter(response.headers["retry-after"]) : nil
-            return .failure(status: response.status, error: describe(response),
-                            retryDelay: backoff.delay(afterFailures: failuresSoFar + 1, retryAfter: retryAfter),
-                            seconds: response.seconds)
-        case .failure(let error):
-            return .failure(status: nil, error: error.description,
-                            retryDelay: backoff.delay(afterFailures: failuresSoFar + 1), seconds: error.seconds)
+        case .success(let r):
+            return .response(status: r.status, retryAfter: r.headers["retry-after"], bodyPrefix: Array(r.body.prefix(200)),
+                             seconds: r.seconds)
+        case .failure(let e):
+            return .noResponse(description: e.description, seconds: e.seconds)
         }
-    }
-
-    /// "HTTP 500" plus the start of the body, which usually says why: printable ASCII only,
-    /// with URLs redacted and `name=value` values as `***`, since an endpoint may echo a token.
-    static func describe(_ response: HTTPResponse) -> String {
-        var text = "HTTP \(response.status)"
-        if (300..<400).contains(response.status) { text += " (redirects are not followed)" }
-        let snippet = safeSnippet(response.body.prefix(200))
-        if !snippet.isEmpty { text += ": \(snippet)" }
-        return text
-    }
-
-    static func safeSnippet(_ body: some Collection<UInt8>) -> String {
-        let printable = String(decoding: body.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: " ") }, as: UTF8.self)
-        return printable.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
-            if word.contains("://") { return URLRedaction.redact(String(word)) }
-            guard let eq = word.firstIndex(of: "="), eq != word.startIndex else { return String(word) }
-            return "\(word[..<eq])=***"
-        }.joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 }
 
@@ -94,16 +108,15 @@ public enum TestSend {
         return writer.bytes
     }
 
-    public static func send(url: String, secret: String, client: HTTPMultiClient, timestamp: String, deliveryID: String) -> Report {
-        let request = DeliveryRequest.make(url: url, secret: secret, body: body(timestamp: timestamp),
-                                           deliveryID: deliveryID, attempt: 1)
-        switch client.send(request) {
-        case .success(let response) where response.isSuccess:
-            return Report(ok: true, summary: "test delivery to \(request.displayURL): HTTP \(response.status) in \(milliseconds(response.seconds)) ms")
-        case .success(let response):
-            return Report(ok: false, summary: "test delivery to \(request.displayURL) failed: \(DeliveryOutcome.describe(response)) after \(milliseconds(response.seconds)) ms")
-        case .failure(let error):
-            return Report(ok: false, summary: "test delivery failed: \(error.description)")
+    public static func send(url: String, secret: String, client: EndpointClient, timestamp: String, deliveryID: String) -> Report {
+        let delivery = SignedDelivery(url: url, secret: secret, body: body(timestamp: timestamp), deliveryID: deliveryID, attempt: 1)
+        switch client.send(delivery) {
+        case .response(let status, _, _, let seconds) where (200..<300).contains(status):
+            return Report(ok: true, summary: "test delivery to \(delivery.displayURL): HTTP \(status) in \(milliseconds(seconds)) ms")
+        case .response(let status, _, let body, let seconds):
+            return Report(ok: false, summary: "test delivery to \(delivery.displayURL) failed: \(DeliveryOutcome.describe(status: status, body: body)) after \(milliseconds(seconds)) ms")
+        case .noResponse(let description, _):
+            return Report(ok: false, summary: "test delivery failed: \(description)")
         }
     }
 

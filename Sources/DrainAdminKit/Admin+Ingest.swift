@@ -4,7 +4,8 @@ import Foundation
 extension Admin {
     /// Streams NDJSON from `path` (stdin when nil) into `logs` for `account`. Atomic: the first
     /// bad line, named by its number, aborts the COPY and nothing is ingested.
-    public func ingest(account: String, path: String?) throws -> String {
+    /// Returns the number of lines ingested.
+    public func ingest(account: String, path: String?) throws -> Int {
         try Validate.accountName(account)
         guard let accountID = try store.accountID(name: account) else { throw AdminError("account: no account named \(account)") }
         let fd: Int32
@@ -27,7 +28,7 @@ extension Admin {
                 try emit(parsed)
             }
         }
-        return "ingested \(count) lines into account \(account)"
+        return count
     }
 }
 
@@ -42,7 +43,7 @@ struct LineReader {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AdminError("read failed: \(String(cString: strerror(errno)))", exitCode: 1)
+                throw AdminError("read failed: \(String(cString: strerror(errno)))", kind: .failed)
             }
             if n == 0 { break }
             var start = 0

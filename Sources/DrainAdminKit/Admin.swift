@@ -2,8 +2,6 @@ import Delivery
 import DrainCore
 import DrainStore
 import Foundation
-import HTTPClient
-import Postgres
 
 /// Connection and endpoint settings every command shares.
 public struct AdminEnvironment: Sendable {
@@ -18,14 +16,15 @@ public struct AdminEnvironment: Sendable {
     /// transaction-pooling proxy (pgbouncer); no session settings are made.
     public var transactionPooling: Bool
 
-    public init(databaseURL: String?, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String? = nil,
-                transactionPooling: Bool = false) {
-        let env = ProcessInfo.processInfo.environment
-        self.transactionPooling = transactionPooling || env["DRAIN_TRANSACTION_POOLING"] == "1"
-        self.databaseURL = databaseURL ?? env["DATABASE_URL"] ?? ""
-        self.caFile = caFile ?? env["DRAIN_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        self.allowPrivateEndpoints = allowPrivateEndpoints || env["DRAIN_ALLOW_PRIVATE_ENDPOINTS"] == "1"
-        self.secretKeysFile = secretKeysFile ?? env["DRAIN_SECRET_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    /// Values as resolved by the executable (flags over environment variables); an empty
+    /// `databaseURL` means libpq's own defaults.
+    public init(databaseURL: String, caFile: String?, allowPrivateEndpoints: Bool, secretKeysFile: String?,
+                transactionPooling: Bool) {
+        self.databaseURL = databaseURL
+        self.caFile = caFile
+        self.allowPrivateEndpoints = allowPrivateEndpoints
+        self.secretKeysFile = secretKeysFile
+        self.transactionPooling = transactionPooling
     }
 }
 
@@ -36,7 +35,7 @@ public final class Admin {
     private var keysCache: SecretKeys?
     private var keysStamp: String?
     /// Lines for stderr once the command succeeded (e.g. that a secret went unencrypted).
-    public internal(set) var notices: [String] = []
+    public var notices: [String] = []
 
     public init(environment: AdminEnvironment) { self.environment = environment }
 
@@ -78,16 +77,16 @@ public final class Admin {
         do {
             return try SecretKeys.open(stored, with: try secretKeys)
         } catch let error as SecretKeys.OpenError {
-            throw AdminError(error.description, exitCode: 1)
+            throw AdminError(error.description, kind: .failed)
         }
     }
 
     var store: AdminStore {
         get throws {
             if let storeCache { return storeCache }
-            let s = AdminStore(db: try PostgresConnection(conninfo: environment.databaseURL,
-                                                          setup: environment.transactionPooling ? nil : environment.sessionSetup,
-                                                          namedStatements: !environment.transactionPooling))
+            let s = try AdminStore.connect(url: environment.databaseURL,
+                                           setup: environment.transactionPooling ? nil : environment.sessionSetup,
+                                           namedStatements: !environment.transactionPooling)
             storeCache = s
             return s
         }
@@ -95,75 +94,52 @@ public final class Admin {
 
     // MARK: schema
 
-    public func migrate() throws -> String {
+    /// The migrations this run applied (none when up to date) and the schema's version after it.
+    public func migrate() throws -> (applied: [String], current: String) {
         let applied = try store.migrate()
-        return applied.isEmpty ? "schema is up to date (\(Migrator.versions.last ?? "none"))"
-                               : "applied migrations: \(applied.joined(separator: ", "))"
+        return (applied, Migrator.versions.last ?? "none")
     }
 
     /// Upkeep now; given settings are saved (the workers' hourly runs use them too).
-    public func maintain(daysAhead: Int?, retentionDays: Int?) throws -> String {
+    public func maintain(daysAhead: Int?, retentionDays: Int?) throws -> MaintenanceRun {
         if let daysAhead, !(1...366).contains(daysAhead) { throw AdminError("days-ahead: must be between 1 and 366 (got \(daysAhead))") }
         if let retentionDays, !(1...3650).contains(retentionDays) {
             throw AdminError("retention-days: must be between 1 and 3650 (got \(retentionDays))")
         }
-        let r = try store.maintain(daysAhead: daysAhead, retentionDays: retentionDays)
-        return "partitions created: \(r.created), dropped (older than \(r.retentionDays) days): \(r.dropped); "
-            + "keeping \(r.daysAhead) days ahead and \(r.retentionDays) days of logs (the workers' hourly upkeep uses the same)"
+        return try store.maintain(daysAhead: daysAhead, retentionDays: retentionDays)
     }
 
     // MARK: accounts and members
 
-    public func createAccount(name: String, json: Bool) throws -> String {
+    public func createAccount(name: String) throws -> Account {
         try Validate.accountName(name)
-        let a = try store.createAccount(name: name)
-        return json ? Self.json(a).render() : "created account \(a.name) (id \(a.id))"
+        return try store.createAccount(name: name)
     }
 
-    public func listAccounts(json: Bool) throws -> String {
-        let all = try store.accounts()
-        if json { return JSONOutput.array(all.map(Self.json)).render() }
-        return table(["ID", "NAME", "CREATED"], all.map { [String($0.id), $0.name, $0.createdAt] })
-    }
+    public func accounts() throws -> [Account] { try store.accounts() }
 
-    public func addMember(account: String, email: String, role: String, dbRole: String? = nil) throws -> String {
+    public func addMember(account: String, email: String, role: Role, dbRole: String? = nil) throws {
         try Validate.email(email)
-        try Validate.role(role)
         if let dbRole, dbRole.isEmpty || dbRole.count > 63 {
             throw AdminError("db-role: must be the name of a login role (1-63 characters)")
         }
-        try store.addMember(account: account, email: email, role: role, dbRole: dbRole)
-        return "\(email.lowercased()) is now \(role) of \(account)" + (dbRole.map { ", acting through login role \($0)" } ?? "")
+        try store.addMember(account: account, email: email, role: role.rawValue, dbRole: dbRole)
     }
 
-    public func listMembers(account: String, json: Bool) throws -> String {
-        let all = try store.members(account: account)
-        if json {
-            return JSONOutput.array(all.map { .object([("email", .string($0.email)), ("role", .string($0.role)),
-                                                        ("created_at", .string($0.createdAt)),
-                                                        ("db_role", .string($0.dbRole))]) }).render()
-        }
-        return table(["EMAIL", "ROLE", "ADDED"], all.map { [$0.email, $0.role, $0.createdAt] })
-    }
-
-    static func json(_ a: Account) -> JSONOutput {
-        .object([("id", .int(a.id)), ("name", .string(a.name)), ("created_at", .string(a.createdAt))])
-    }
+    public func members(account: String) throws -> [Member] { try store.members(account: account) }
 
     // MARK: endpoint test sends
 
-    func httpClient() -> HTTPMultiClient {
-        HTTPMultiClient(configuration: HTTPClientConfiguration(
-            caFile: environment.caFile, allowPrivateAddresses: environment.allowPrivateEndpoints,
-            userAgent: DeliveryHeaders.userAgent))
+    func endpointClient() -> EndpointClient {
+        EndpointClient(caFile: environment.caFile, allowPrivate: environment.allowPrivateEndpoints)
     }
 
     /// Sends one signed test line; throws (exit 1) unless the endpoint answers 2xx. Callers
     /// run EndpointGuard first; the HTTP client re-checks the address it connects to.
     func testSend(url: String, secret: String) throws -> String {
-        let report = TestSend.send(url: url, secret: secret, client: httpClient(),
+        let report = TestSend.send(url: url, secret: secret, client: endpointClient(),
                                    timestamp: Self.nowTimestamp(), deliveryID: UUID().uuidString.lowercased())
-        guard report.ok else { throw AdminError(report.summary, exitCode: 1, kind: .endpointTest) }
+        guard report.ok else { throw AdminError(report.summary, kind: .endpointTest) }
         return report.summary
     }
 
@@ -212,7 +188,7 @@ public final class Admin {
         let summary = "re-encrypted \(rotated) secrets under key \(keys.current.id); \(current) already under it"
             + (changed > 0 ? "; \(changed) changed meanwhile (left as the admin wrote them)" : "")
         guard unreadable.isEmpty else {
-            throw AdminError("\(summary); \(unreadable.count) could not be decrypted: \(unreadable.joined(separator: "; "))", exitCode: 1)
+            throw AdminError("\(summary); \(unreadable.count) could not be decrypted: \(unreadable.joined(separator: "; "))", kind: .failed)
         }
         return summary
     }

@@ -1,12 +1,10 @@
 import DrainCore
-import Postgres
+import DrainStore
 
-/// What `drain-admin` reports on failure: one line, and an exit code.
-/// 1: the operation could not be done (database unreachable, endpoint test failed);
-/// 2: bad input or a refusal (validation, permission, conflict, not found).
+/// Why an admin operation failed: one line for people, and what kind of failure it is, which
+/// each caller maps to its own terms (the CLI's exit status, the API's status code, the
+/// dashboard's message).
 public struct AdminError: Error, CustomStringConvertible {
-    /// What went wrong, for callers that answer in other terms than exit codes (the JSON API's
-    /// status codes, the dashboard's messages).
     public enum Kind: Sendable, Equatable {
         /// Bad input; `field` names it when one field is at fault.
         case invalid(field: String?)
@@ -23,29 +21,36 @@ public struct AdminError: Error, CustomStringConvertible {
     }
 
     public let message: String
-    public let exitCode: Int32
     public let kind: Kind
 
-    public init(_ message: String, exitCode: Int32 = 2, kind: Kind? = nil) {
+    public init(_ message: String, kind: Kind = .invalid(field: nil)) {
         self.message = message
-        self.exitCode = exitCode
-        self.kind = kind ?? (exitCode == 2 ? .invalid(field: nil) : .failed)
+        self.kind = kind
+    }
+
+    /// A refusal of the input or of the actor, as opposed to an operation that could not be
+    /// carried out (the database, the endpoint or the machine failed it).
+    public var isRefusal: Bool {
+        switch kind {
+        case .invalid, .denied, .notFound, .conflict: true
+        case .endpointTest, .unavailable, .failed: false
+        }
     }
 
     public var description: String { message }
 
-    /// Maps any error to its one-line message and exit code.
+    /// Maps any error to its one-line message and kind.
     public static func from(_ error: any Error) -> AdminError {
         switch error {
         case let e as AdminError: return e
         case let e as ValidationFailure: return AdminError(e.description, kind: .invalid(field: e.field))
         case let e as IngestError: return AdminError(e.message)
-        case let e as PostgresError: return from(postgres: e)
-        default: return AdminError("\(error)", exitCode: 1)
+        case let e as StoreError: return from(store: e)
+        default: return AdminError("\(error)", kind: .failed)
         }
     }
 
-    static func from(postgres e: PostgresError) -> AdminError {
+    static func from(store e: StoreError) -> AdminError {
         switch e.sqlState {
         // Our SQL functions raise these with messages written for people ("field: problem").
         case "22023": return AdminError(e.message, kind: .invalid(field: fieldPrefix(of: e.message)))
@@ -56,9 +61,9 @@ public struct AdminError: Error, CustomStringConvertible {
         case "23514":
             if let constraint = e.constraint { return AdminError("refused by database constraint \(constraint): \(e.message)") }
             return AdminError("refused by a database constraint: \(e.message)")
-        case "42883", "42P01": return AdminError("database schema is missing or outdated (run `drain-admin migrate`): \(e.message)", exitCode: 1)
+        case "42883", "42P01": return AdminError("database schema is missing or outdated (run `drain-admin migrate`): \(e.message)", kind: .failed)
         default:
-            return AdminError("database: \(e.description)", exitCode: 1, kind: e.isConnectionLoss ? .unavailable : .failed)
+            return AdminError("database: \(e.description)", kind: e.isConnectionLoss ? .unavailable : .failed)
         }
     }
 

@@ -1,4 +1,3 @@
-import LibCrypto
 import DrainCore
 import Foundation
 
@@ -31,7 +30,7 @@ public enum SecretSource: Sendable {
             }
             secret = value
         case .generate:
-            secret = Hex.encode(SecureRandom.bytes(48))
+            secret = Credential.randomHex(bytes: 48)
         case .given(let value):
             secret = value
         }

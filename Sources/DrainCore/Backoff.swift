@@ -32,13 +32,6 @@ public struct Backoff: Sendable, Equatable {
     }
 }
 
-/// Parses a `Retry-After` header value given in seconds (HTTP-dates are rare for
-/// 429/503 from log intakes and are ignored).
-public func parseRetryAfter(_ value: String?) -> Double? {
-    guard let v = value?.trimmingSpaces(), let s = Double(v), s >= 0 else { return nil }
-    return s
-}
-
 extension String {
     func trimmingSpaces() -> String {
         var s = Substring(self)

@@ -35,9 +35,9 @@ extension LogField {
     public var producerLimit: Int? {
         switch self {
         case .timestamp: return nil
-        case .message: return WireLimits.maxMessageBytes
-        case .level: return WireLimits.maxLevelBytes
-        default: return WireLimits.maxLabelBytes
+        case .message: return Limits.maxMessageBytes
+        case .level: return Limits.maxLevelBytes
+        default: return Limits.maxLabelBytes
         }
     }
 }

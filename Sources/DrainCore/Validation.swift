@@ -13,8 +13,6 @@ public struct ValidationFailure: Error, CustomStringConvertible, Sendable, Equat
 /// meets them too; checking here first gives the one-line error before anything is sent.
 public enum Validate {
     public static let minimumSecretLength = 64
-    public static let samplingRange = 1...5000
-    public static let defaultSamplingRate = 1000
 
     public static func accountName(_ name: String) throws(ValidationFailure) {
         let ok = (1...63).contains(name.utf8.count) && name.utf8.allSatisfy {
@@ -44,8 +42,8 @@ public enum Validate {
     }
 
     public static func samplingRate(_ rate: Int) throws(ValidationFailure) {
-        if !samplingRange.contains(rate) {
-            throw ValidationFailure(field: "sampling-rate", problem: "must be between 1 and 5000 (got \(rate))")
+        if !Limits.samplingRates.contains(rate) {
+            throw ValidationFailure(field: "sampling-rate", problem: "must be between \(Limits.samplingRates.lowerBound) and \(Limits.samplingRates.upperBound) (got \(rate))")
         }
     }
 
@@ -56,11 +54,6 @@ public enum Validate {
         if !ok { throw ValidationFailure(field: "email", problem: "must be an address like name@example.com (got \(JSONString.encode(email)))") }
     }
 
-    public static func role(_ role: String) throws(ValidationFailure) {
-        if role != "admin" && role != "member" {
-            throw ValidationFailure(field: "role", problem: "must be admin or member (got \(JSONString.encode(role)))")
-        }
-    }
 
     /// An `https://` URL with a host; returns its parts. Whitespace and control characters,
     /// which curl would reject or mangle, are refused here.
@@ -102,4 +95,17 @@ public enum Validate {
 public struct EndpointURL: Sendable, Equatable {
     public let host: String
     public let port: Int
+}
+
+/// A member's role in an account: admins change the account's drains; members read them.
+public enum Role: String, Sendable, CaseIterable {
+    case admin
+    case member
+
+    public init(validating text: String) throws(ValidationFailure) {
+        guard let role = Role(rawValue: text) else {
+            throw ValidationFailure(field: "role", problem: "must be admin or member (got \(JSONString.encode(text)))")
+        }
+        self = role
+    }
 }

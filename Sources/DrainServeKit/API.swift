@@ -18,7 +18,7 @@ struct API: Sendable {
         api.get("drains") { request, _ in
             await handle(request) { member, _ in
                 let all = try await pool.read { try $0.drains(account: member.account) }
-                return (.ok, JSONOutput.array(all.map { Admin.json($0) }))
+                return (.ok, JSONOutput.array(all.map { $0.json() }))
             }
         }
         api.post("drains") { request, _ in
@@ -28,16 +28,16 @@ struct API: Sendable {
                 let create = CreateRequest(
                     account: member.account, actor: member.email, name: try fields.requiredString("name"),
                     url: try fields.requiredString("url"), secret: secret,
-                    samplingRate: try fields.int("sampling_rate") ?? Validate.defaultSamplingRate,
+                    samplingRate: try fields.int("sampling_rate") ?? Limits.defaultSamplingRate,
                     skipTest: try fields.bool("skip_test") ?? false, disabled: try fields.bool("disabled") ?? false)
                 let created = try await pool.run { try $0.createDrain(create) }
-                return (.created, Admin.json(created.drain, secret: created.generatedSecret))
+                return (.created, created.drain.json(secret: created.generatedSecret))
             }
         }
         api.get("drains/:id") { request, context in
             await handle(request) { member, _ in
                 let id = try context.parameters.require("id")
-                return (.ok, Admin.json(try await pool.read { try Self.owned(id, by: member, $0) }))
+                return (.ok, try await pool.read { try Self.owned(id, by: member, $0) }.json())
             }
         }
         api.patch("drains/:id") { request, context in
@@ -56,14 +56,14 @@ struct API: Sendable {
                         _ = try $0.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: skipTest)
                     }
                 }
-                return (.ok, Admin.json(drain))
+                return (.ok, drain.json())
             }
         }
         api.delete("drains/:id") { request, context in
             await handle(request, writes: true) { member, _ in
                 let id = try context.parameters.require("id")
                 _ = try await pool.run { admin in
-                    try Self.change(id, by: member, admin) { _ = try $0.deleteDrain(id: id, actor: member.email) }
+                    try Self.change(id, by: member, admin) { try $0.deleteDrain(id: id, actor: member.email) }
                 }
                 return (.noContent, nil)
             }
@@ -72,18 +72,18 @@ struct API: Sendable {
             await handle(request, writes: true) { member, body in
                 let id = try context.parameters.require("id")
                 let skipBacklog = try JSONObjectBody(body, allowed: ["skip_backlog"]).bool("skip_backlog") ?? false
-                return (.ok, Admin.json(try await pool.run { admin in
-                    try Self.change(id, by: member, admin) { _ = try $0.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog) }
-                }))
+                return (.ok, try await pool.run { admin in
+                    try Self.change(id, by: member, admin) { try $0.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog) }
+                }.json())
             }
         }
         api.post("drains/:id/disable") { request, context in
             await handle(request, writes: true) { member, body in
                 let id = try context.parameters.require("id")
                 _ = try JSONObjectBody(body, allowed: [])
-                return (.ok, Admin.json(try await pool.run { admin in
-                    try Self.change(id, by: member, admin) { _ = try $0.disableDrain(id: id, actor: member.email) }
-                }))
+                return (.ok, try await pool.run { admin in
+                    try Self.change(id, by: member, admin) { try $0.disableDrain(id: id, actor: member.email) }
+                }.json())
             }
         }
         api.post("drains/:id/test") { request, context in

@@ -40,7 +40,7 @@ final class AdminPool: Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable (Admin) throws -> T) async throws -> T {
         guard let slot = await acquire() else {
             throw AdminError("server busy: every database connection stayed in use for \(maxWait); try again shortly",
-                             exitCode: 1, kind: .unavailable)
+                             kind: .unavailable)
         }
         defer { release(slot) }
         return try await withCheckedThrowingContinuation { continuation in

@@ -4,7 +4,6 @@ import DrainStore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import LibCrypto
 import Mustache
 
 /// The server-rendered dashboard (DESIGN §6): sign in with a token, then the account's drains,
@@ -43,7 +42,7 @@ struct Dashboard: Sendable {
                 if Self.isCrossSite(request) { return signInPage(request, error: "Please sign in from this page.", status: .forbidden) }
                 let form = try await Self.form(request)
                 guard let cookie = request.cookies[Self.signInCookie]?.value, let csrf = form["csrf"], !csrf.isEmpty,
-                      ConstantTime.equal(Array(cookie.utf8), Array(csrf.utf8)) else {
+                      Credential.matches(cookie, csrf) else {
                     return signInPage(request, error: "Your sign-in form expired. Please try again.", status: .forbidden)
                 }
                 let token = form.text("token") ?? ""
@@ -80,8 +79,8 @@ struct Dashboard: Sendable {
                     let email = session.member.email
                     _ = try await pool.run { admin in
                         try API.change(id, by: session.member, admin) {
-                            if done == "enabled" { _ = try $0.enableDrain(id: id, actor: email, skipBacklog: false) }
-                            else { _ = try $0.disableDrain(id: id, actor: email) }
+                            if done == "enabled" { try $0.enableDrain(id: id, actor: email, skipBacklog: false) }
+                            else { try $0.disableDrain(id: id, actor: email) }
                         }
                     }
                     return Self.redirect("/?done=\(done)")
@@ -101,7 +100,7 @@ struct Dashboard: Sendable {
             await action(request, writes: true) { session, _ in
                 let id = try context.parameters.require("id")
                 _ = try await pool.run { admin in
-                    try API.change(id, by: session.member, admin) { _ = try $0.deleteDrain(id: id, actor: session.member.email) }
+                    try API.change(id, by: session.member, admin) { try $0.deleteDrain(id: id, actor: session.member.email) }
                 }
                 return Self.redirect("/?done=deleted")
             }
@@ -127,7 +126,7 @@ struct Dashboard: Sendable {
         var url = ""
         var urlPlaceholder = "https://logs.example.com/ingest"
         var secret = ""
-        var samplingRate = String(Validate.defaultSamplingRate)
+        var samplingRate = String(Limits.defaultSamplingRate)
         var disabled = false
 
         static let blank = FormState()
@@ -159,7 +158,7 @@ struct Dashboard: Sendable {
         let secret = state.secret.isEmpty ? nil : SecretSource.given(state.secret)
         do {
             guard let rate = Int(state.samplingRate) else {
-                throw AdminError("sampling-rate: must be a whole number between 1 and 5000 (got \(state.samplingRate))",
+                throw AdminError("sampling-rate: must be a whole number between \(Limits.samplingRates.lowerBound) and \(Limits.maxSamplingRate) (got \(state.samplingRate))",
                                  kind: .invalid(field: "sampling-rate"))
             }
             if form["action"] == "test" {
@@ -205,9 +204,9 @@ struct Dashboard: Sendable {
         let drains = try await pool.read { try $0.drains(account: member.account) }
         let rows: [[String: Any]] = drains.map { d in
             ["id": d.id, "name": d.name, "url": d.url, "enabled": d.enabled,
-             "status": Admin.statusWord(d), "statusClass": d.enabled ? (d.consecutiveFailures > 0 ? "failing" : "enabled") : (d.disabledReason == "failures" ? "failed" : "disabled"),
+             "status": d.statusWord, "statusClass": d.enabled ? (d.consecutiveFailures > 0 ? "failing" : "enabled") : (d.disabledReason == "failures" ? "failed" : "disabled"),
              "failures": String(d.consecutiveFailures), "lastSuccess": d.lastSuccessAt ?? "never",
-             "lastError": d.lastError ?? "", "lag": d.enabled ? Admin.lag(d.lagSeconds) : "-"]
+             "lastError": d.lastError ?? "", "lag": d.enabled ? d.lagText : "-"]
         }
         var context: [String: Any] = ["title": "Log drains", "drains": rows, "hasDrains": !rows.isEmpty,
                                       "canChange": member.isAdmin, "form": form.context]
@@ -218,7 +217,7 @@ struct Dashboard: Sendable {
 
     private func signInPage(_ request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         // Sign-in CSRF: a random value in a SameSite=Strict cookie that the form must echo.
-        let csrf = Hex.encode(SecureRandom.bytes(32))
+        let csrf = Credential.randomHex(bytes: 32)
         var context: [String: Any] = ["title": "Sign in", "csrf": csrf]
         if let error { context["error"] = error }
         var response = Self.html(library.render(context, withTemplate: "signin") ?? "", status: status)
@@ -255,7 +254,7 @@ struct Dashboard: Sendable {
             }
             guard let session = try await session(of: request) else { return Self.redirect("/") }
             let form = try await Self.form(request)
-            guard session.isBearer || (form["csrf"].map { ConstantTime.equal(Array($0.utf8), Array(session.csrf.utf8)) } ?? false) else {
+            guard session.isBearer || (form["csrf"].map { Credential.matches($0, session.csrf) } ?? false) else {
                 return Self.html(errorPage("This form expired or did not come from this dashboard. Go back, reload and try again."),
                                  status: .forbidden)
             }

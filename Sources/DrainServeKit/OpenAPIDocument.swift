@@ -1,3 +1,5 @@
+import DrainCore
+
 /// The API's OpenAPI 3.1 document, written by hand once and served as is at
 /// /api/v1/openapi.json. Hand-written rather than generated: the API is nine operations over
 /// the same `Admin` calls as the CLI, and a generator would add a build plugin and a second
@@ -157,7 +159,7 @@ enum OpenAPIDocument {
           "url": {"type": "string", "description": "Redacted: userinfo, query values and token-like path segments are ***"},
           "enabled": {"type": "boolean"},
           "disabled_reason": {"type": ["string", "null"], "enum": ["manual", "failures", null]},
-          "sampling_rate": {"type": "integer", "minimum": 1, "maximum": 5000},
+          "sampling_rate": {"type": "integer", "minimum": \#(Limits.samplingRates.lowerBound), "maximum": \#(Limits.maxSamplingRate)},
           "consecutive_failures": {"type": "integer", "minimum": 0},
           "last_success_at": {"type": ["string", "null"], "format": "date-time"},
           "last_failure_at": {"type": ["string", "null"], "format": "date-time"},
@@ -189,7 +191,7 @@ enum OpenAPIDocument {
           "url": {"type": "string", "description": "An https:// URL with a host"},
           "secret": {"type": ["string", "null"], "minLength": 64},
           "generate_secret": {"type": ["boolean", "null"]},
-          "sampling_rate": {"type": ["integer", "null"], "minimum": 1, "maximum": 5000, "default": 1000},
+          "sampling_rate": {"type": ["integer", "null"], "minimum": \#(Limits.samplingRates.lowerBound), "maximum": \#(Limits.maxSamplingRate), "default": \#(Limits.defaultSamplingRate)},
           "skip_test": {"type": ["boolean", "null"], "default": false},
           "disabled": {"type": ["boolean", "null"], "default": false}
         }
@@ -201,7 +203,7 @@ enum OpenAPIDocument {
         "properties": {
           "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
           "url": {"type": ["string", "null"]},
-          "sampling_rate": {"type": ["integer", "null"], "minimum": 1, "maximum": 5000},
+          "sampling_rate": {"type": ["integer", "null"], "minimum": \#(Limits.samplingRates.lowerBound), "maximum": \#(Limits.maxSamplingRate)},
           "secret": {"type": ["string", "null"], "minLength": 64},
           "skip_test": {"type": ["boolean", "null"], "default": false}
         }

@@ -1,3 +1,4 @@
+import DrainCore
 import Mustache
 
 /// The dashboard's pages, as Mustache templates (`{{x}}` is HTML-escaped; nothing here uses the
@@ -120,8 +121,8 @@ enum Templates {
             <input id="secret" name="secret" type="password" value="{{form.secret}}" autocomplete="new-password"
                    placeholder="{{form.secretPlaceholder}}">
             <label for="sampling_rate">Sampling rate</label>
-            <input id="sampling_rate" name="sampling_rate" type="number" min="1" max="5000" value="{{form.samplingRate}}">
-            <p class="hint">Sampling rate: the most log lines in one delivery batch (1–5000). The secret is at least 64 characters; it signs
+            <input id="sampling_rate" name="sampling_rate" type="number" min="\(Limits.samplingRates.lowerBound)" max="\(Limits.maxSamplingRate)" value="{{form.samplingRate}}">
+            <p class="hint">Sampling rate: the most log lines in one delivery batch (\(Limits.samplingRates.lowerBound)–\(Limits.maxSamplingRate)). The secret is at least 64 characters; it signs
                every batch (<code>X-Fal-Signature</code>) and is never shown again.</p>
             {{^form.editing}}
             <label class="check"><input type="checkbox" id="disabled" name="disabled" value="1" {{#form.disabled}}checked{{/form.disabled}}> Create disabled</label>

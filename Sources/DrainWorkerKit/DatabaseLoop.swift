@@ -2,9 +2,7 @@ import Delivery
 import DrainCore
 import DrainStore
 import Foundation
-import HTTPClient
 import Logging
-import Postgres
 
 /// The worker's database side, on a thread and connection of its own: claims due drains,
 /// reads and begins their batches, posts the requests to the HTTP loop, and records each
@@ -17,7 +15,7 @@ final class DatabaseLoop {
         var machine: DrainDelivery
         /// The batch read, begun or on the wire (its body handed to the HTTP loop).
         var batch: Batch?
-        var attempt: StartedAttempt?
+        var attempt: DeliveryAttempt?
         /// The batch after it, read while it was on the wire.
         var next: Batch?
     }
@@ -116,7 +114,7 @@ final class DatabaseLoop {
                 try sampleWatermark(db)
             }
             retry.succeeded(logger: logger)
-        } catch let error as PostgresError {
+        } catch let error as StoreError {
             metrics.databaseErrors.increment()
             retry.failed(error, logger: logger)
             abandonUnsent()
@@ -295,9 +293,8 @@ final class DatabaseLoop {
         entry.batch = batch
         entries[id] = entry
         transfers[nextTransferID] = id
-        sends.post(DeliveryRequest.make(url: attempt.url, secret: secret, body: body,
-                                        deliveryID: attempt.deliveryID, attempt: attempt.attempt,
-                                        timeout: config.deliveryTimeout), id: nextTransferID)
+        sends.post(SignedDelivery(url: attempt.url, secret: secret, body: body, deliveryID: attempt.deliveryID,
+                                  attempt: attempt.attempt, timeout: config.deliveryTimeout), id: nextTransferID)
     }
 
     /// Reads the batch after the one on the wire, so a 2xx chains straight into it.
@@ -310,9 +307,9 @@ final class DatabaseLoop {
 
     // MARK: - Outcomes
 
-    private func responded(_ completion: HTTPMultiClient.Completion) {
+    private func responded(_ completion: EndpointClient.Completion) {
         guard let id = transfers.removeValue(forKey: completion.id), let entry = entries[id] else { return }
-        let result = DeliveryOutcome.classify(completion.result, failuresSoFar: entry.drain.consecutiveFailures,
+        let result = DeliveryOutcome.classify(completion.answer, failuresSoFar: entry.drain.consecutiveFailures,
                                               backoff: config.backoff)
         let action = update(id) { $0.machine.responded(result, stopping: stop.isSet) }
         if action != .advance { entries[id]?.next = nil }
@@ -332,12 +329,12 @@ final class DatabaseLoop {
                 } else {
                     try record(id, db)
                 }
-            } catch let error as PostgresError where error.isTransient {
+            } catch let error as StoreError where error.isTransient {
                 _ = update(id) { $0.machine.databaseUnavailable() }
                 entries[id]?.next = nil
                 outcomes.insert(id, at: 0)
                 throw error
-            } catch let error as PostgresError {
+            } catch let error as StoreError {
                 logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
                 entries.removeValue(forKey: id)
             }

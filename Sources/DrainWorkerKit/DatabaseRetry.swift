@@ -1,5 +1,5 @@
 import Logging
-import Postgres
+import DrainStore
 
 /// The one reconnect policy of the worker's database side: after a database error, wait a
 /// delay that doubles from 0.25 s to 5 s before the next try (never a tight loop); log once
@@ -22,7 +22,7 @@ struct DatabaseRetry {
     /// When the next try is due (now unless paused).
     var nextTry: ContinuousClock.Instant { paused ? retryAt : .now }
 
-    mutating func failed(_ error: PostgresError, logger: Logger) {
+    mutating func failed(_ error: StoreError, logger: Logger) {
         if error.isConnectionLoss {
             if !isDown { logger.error("database unavailable; retrying", metadata: ["error": "\(error)"]) }
             isDown = true

@@ -1,21 +1,21 @@
 import Dispatch
-import HTTPClient
+import Delivery
 import Synchronization
 
 /// Requests on their way to the HTTP loop, and the word that no more will come. The database
 /// side posts; the HTTP loop takes. Posting wakes the loop from `curl_multi_poll`.
 final class SendQueue: Sendable {
     private struct State {
-        var requests: [(id: Int, request: HTTPRequest)] = []
+        var requests: [(id: Int, request: SignedDelivery)] = []
         var closed = false
     }
 
     private let state = Mutex(State())
-    private let wakeup: HTTPMultiClient.Wakeup
+    private let wakeup: EndpointClient.Wakeup
 
-    init(wakeup: HTTPMultiClient.Wakeup) { self.wakeup = wakeup }
+    init(wakeup: EndpointClient.Wakeup) { self.wakeup = wakeup }
 
-    func post(_ request: HTTPRequest, id: Int) {
+    func post(_ request: SignedDelivery, id: Int) {
         state.withLock { $0.requests.append((id, request)) }
         wakeup.wake()
     }
@@ -26,7 +26,7 @@ final class SendQueue: Sendable {
         wakeup.wake()
     }
 
-    func take() -> (requests: [(id: Int, request: HTTPRequest)], closed: Bool) {
+    func take() -> (requests: [(id: Int, request: SignedDelivery)], closed: Bool) {
         state.withLock { s in
             defer { s.requests.removeAll() }
             return (s.requests, s.closed)
@@ -36,10 +36,10 @@ final class SendQueue: Sendable {
 
 /// Finished exchanges on their way to the database side, which waits on them.
 final class CompletionQueue: Sendable {
-    private let items = Mutex<[HTTPMultiClient.Completion]>([])
+    private let items = Mutex<[EndpointClient.Completion]>([])
     private let ready = DispatchSemaphore(value: 0)
 
-    func post(_ completions: [HTTPMultiClient.Completion]) {
+    func post(_ completions: [EndpointClient.Completion]) {
         guard !completions.isEmpty else { return }
         items.withLock { $0.append(contentsOf: completions) }
         ready.signal()
@@ -50,7 +50,7 @@ final class CompletionQueue: Sendable {
         _ = ready.wait(timeout: .now() + max(0, seconds))
     }
 
-    func take() -> [HTTPMultiClient.Completion] {
+    func take() -> [EndpointClient.Completion] {
         items.withLock { items in
             defer { items.removeAll() }
             return items
@@ -62,7 +62,7 @@ final class CompletionQueue: Sendable {
 /// database, so a stalled or restarting PostgreSQL cannot hold a response back (§2.11): each
 /// completion goes straight to the database side's queue.
 struct HTTPLoop {
-    let client: HTTPMultiClient
+    let client: EndpointClient
     let sends: SendQueue
     let completions: CompletionQueue
 

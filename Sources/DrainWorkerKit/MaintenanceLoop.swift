@@ -1,7 +1,6 @@
 import DrainStore
 import Foundation
 import Logging
-import Postgres
 
 /// The hourly upkeep (partitions ahead, retention behind) that every worker offers and exactly
 /// one runs: each asks every few minutes, and `logdrain_maintain` (advisory lock, last-run time)
@@ -35,7 +34,7 @@ final class MaintenanceLoop {
                                                                   "partitions_dropped": "\(r.dropped)",
                                                                   "retention_days": "\(r.retentionDays)"])
                     }
-                } catch let error as PostgresError where error.isConnectionLoss {
+                } catch let error as StoreError where error.isConnectionLoss {
                     // The delivery loop reports the database's state; here it is only a retry later.
                     logger.debug("maintenance not run", metadata: ["error": "\(error)"])
                     store = nil

@@ -1,7 +1,6 @@
 import Delivery
 import DrainCore
 import Foundation
-import HTTPClient
 import Logging
 
 /// One drain-worker process: two threads that never wait on each other. The database side
@@ -28,9 +27,7 @@ public final class Worker {
         if let address = config.metricsAddress {
             try HealthServer.start(address: address, metrics: metrics, health: health, logger: logger)
         }
-        let client = HTTPMultiClient(configuration: HTTPClientConfiguration(
-            caFile: config.caFile, allowPrivateAddresses: config.allowPrivateEndpoints,
-            userAgent: DeliveryHeaders.userAgent, proxy: config.proxy))
+        let client = EndpointClient(caFile: config.caFile, allowPrivate: config.allowPrivateEndpoints, proxy: config.proxy)
         let sends = SendQueue(wakeup: client.wakeup)
         let completions = CompletionQueue()
         let finished = DispatchSemaphore(value: 0)

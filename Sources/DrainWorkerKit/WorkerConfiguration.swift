@@ -1,4 +1,5 @@
 import DrainCore
+import Logging
 
 public struct WorkerConfiguration: Sendable {
     /// `postgresql://` URL or conninfo; empty means libpq's defaults (PGHOST, ...).
@@ -8,7 +9,7 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency: Int
     /// A drain with nothing more waiting is due again this long after its last attempt.
     public var interval: Double
-    /// How long a claim lasts; longer than the 10 s delivery timeout.
+    /// How long a claim lasts; longer than the delivery timeout.
     public var lease: Double
     public var backoff: Backoff
     public var caFile: String?
@@ -18,7 +19,8 @@ public struct WorkerConfiguration: Sendable {
     public var proxy: String?
     /// Keys for secrets encrypted at rest (§5); nil: secrets are read as stored.
     public var secretKeys: SecretKeys?
-    public var deliveryTimeout: Double = 10
+    public var deliveryTimeout: Double = Limits.deliveryTimeoutSeconds
+    public var logLevel: Logger.Level
     /// Connections go through a transaction-pooling proxy (pgbouncer `pool_mode = transaction`):
     /// no named prepared statements, no session settings the proxy does not carry.
     public var transactionPooling = false
@@ -29,7 +31,8 @@ public struct WorkerConfiguration: Sendable {
     public init(databaseURL: String, name: String, concurrency: Int, interval: Double, lease: Double,
                 backoff: Backoff, caFile: String?, allowPrivateEndpoints: Bool, metricsAddress: String?,
                 proxy: String? = nil, transactionPooling: Bool = false, readDatabaseURL: String? = nil,
-                secretKeys: SecretKeys? = nil) {
+                secretKeys: SecretKeys? = nil, logLevel: Logger.Level = .info) {
+        self.logLevel = logLevel
         self.databaseURL = databaseURL
         self.name = name
         self.concurrency = concurrency

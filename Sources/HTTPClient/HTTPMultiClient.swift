@@ -1,4 +1,4 @@
-import CCurl
+internal import CCurl
 import Synchronization
 
 /// Many concurrent HTTPS POSTs driven by one `curl_multi` loop on the caller's thread.

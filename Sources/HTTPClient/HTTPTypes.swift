@@ -7,7 +7,7 @@ public struct HTTPRequest: Sendable {
     /// Total time allowed for the whole exchange, in seconds.
     public var timeout: Double
 
-    public init(url: String, displayURL: String, headers: [(name: String, value: String)], body: [UInt8], timeout: Double = 10) {
+    public init(url: String, displayURL: String, headers: [(name: String, value: String)], body: [UInt8], timeout: Double) {
         self.url = url
         self.displayURL = displayURL
         self.headers = headers

@@ -1,4 +1,4 @@
-import CCrypto
+internal import CCrypto
 
 /// AES-256-GCM from libcrypto: authenticated encryption with a random 96-bit nonce.
 /// The sealed form is nonce (12 bytes) || ciphertext || tag (16 bytes).

@@ -1,4 +1,4 @@
-import CCrypto
+internal import CCrypto
 
 /// HMAC-SHA256 and secure random bytes from OpenSSL's libcrypto.
 public enum HMACSHA256 {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLibPQ
+internal import CLibPQ
 
 /// One libpq connection. Not thread-safe: use it from one thread at a time.
 public final class PostgresConnection {
@@ -52,29 +52,45 @@ public final class PostgresConnection {
         if !isConnected { try connect() }
     }
 
-    /// Runs one statement with bound parameters (text format) and returns its rows.
+    /// Runs one statement with bound parameters (text format) and returns its rows: for ad hoc
+    /// queries (tests, scripts). The product's statements are `PostgresStatement` types.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresParameter] = []) throws -> PostgresResult {
-        try ensureConnected()
-        let texts = parameters.map(\.postgresText)
-        let result = withCStrings(texts) { pointers in
-            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
-        }
-        return try check(result)
+        try run(sql: sql, preparedName: nil, texts: parameters.map(\.postgresText))
     }
 
-    /// Runs a named statement, prepared once per session: hot paths skip parsing and planning.
+    /// Runs a typed statement and decodes its rows.
     @discardableResult
-    public func query(_ statement: PreparedStatement, _ parameters: [any PostgresParameter] = []) throws -> PostgresResult {
-        guard usesNamedStatements else { return try query(statement.sql, parameters) }
+    public func execute<S: PostgresStatement>(_ statement: S) throws -> [S.Row] {
+        let result = try self.result(of: statement)
+        return try (0..<result.rowCount).map { try statement.decodeRow(PostgresRow(result: result, index: $0)) }
+    }
+
+    /// Runs a typed statement and returns its rows undecoded, for hot paths that read values
+    /// in place (`PostgresResult.withBytes`) rather than build a value per row.
+    public func result<S: PostgresStatement>(of statement: S) throws -> PostgresResult {
+        let result = try run(sql: S.sql, preparedName: S.preparedName, texts: statement.makeBindings().texts)
+        result.statementName = String(describing: S.self)
+        return result
+    }
+
+    /// A statement with a name is prepared once per session (a reconnect forgets them), so hot
+    /// paths skip parsing and planning; without one, or behind a transaction pooler, it is sent
+    /// unnamed (parse, bind and execute in one exchange).
+    private func run(sql: String, preparedName: String?, texts: [String?]) throws -> PostgresResult {
         try ensureConnected()
-        if !prepared.contains(statement.name) {
-            _ = try check(PQprepare(handle, statement.name, statement.sql, 0, nil))
-            prepared.insert(statement.name)
+        guard let name = preparedName, usesNamedStatements else {
+            let result = withCStrings(texts) { pointers in
+                PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            }
+            return try check(result)
         }
-        let texts = parameters.map(\.postgresText)
+        if !prepared.contains(name) {
+            _ = try check(PQprepare(handle, name, sql, 0, nil))
+            prepared.insert(name)
+        }
         let result = withCStrings(texts) { pointers in
-            PQexecPrepared(handle, statement.name, Int32(pointers.count), pointers, nil, nil, 0)
+            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }
         return try check(result)
     }
@@ -158,15 +174,5 @@ private func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?
     defer { for p in owned { free(p) } }
     return owned.withUnsafeMutableBufferPointer { buf in
         body(buf.map { UnsafePointer($0) })
-    }
-}
-
-/// A statement with a stable name, prepared on first use in each session.
-public struct PreparedStatement: Sendable {
-    public let name: String
-    public let sql: String
-    public init(name: String, sql: String) {
-        self.name = name
-        self.sql = sql
     }
 }

@@ -1,4 +1,4 @@
-import CLibPQ
+internal import CLibPQ
 
 /// An error from libpq or the server, with what a person needs to act on it.
 public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import CLibPQ
+internal import CLibPQ
 
 /// The rows of one statement, in text format. Owns its `PGresult`.
 public final class PostgresResult {
@@ -21,10 +21,16 @@ public final class PostgresResult {
     /// Rows changed by an INSERT/UPDATE/DELETE (or copied by COPY).
     public var affectedRows: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
 
-    public func column(_ name: String) -> Int {
-        guard let c = columnIndex[name] else { preconditionFailure("no column \(name) in result") }
+    /// The index of a column; throws (naming it and `statement`) when the result has none.
+    public func column(_ name: String, statement: String = "query") throws -> Int {
+        guard let c = columnIndex[name] else {
+            throw PostgresDecodingError(statement: statement, column: name, expected: "a column", found: nil, missingColumn: true)
+        }
         return c
     }
+
+    /// The statement these rows answer (named in decoding errors).
+    var statementName = "query"
 
     public func isNull(_ row: Int, _ column: Int) -> Bool {
         PQgetisnull(handle, Int32(row), Int32(column)) == 1
@@ -63,18 +69,40 @@ public final class PostgresResult {
     public var rows: [PostgresRow] { (0..<rowCount).map { PostgresRow(result: self, index: $0) } }
 }
 
-/// One row of a result, read by column name.
+/// One row of a result, read by column name. `decode` throws an error naming the column and
+/// the type; the optional accessors (`string`, `int`, ...) are for ad hoc queries (tests,
+/// scripts), where NULL and a missing value look alike.
 public struct PostgresRow {
     public let result: PostgresResult
     public let index: Int
 
-    public func string(_ name: String) -> String? { result.string(index, result.column(name)) }
-    public func isNull(_ name: String) -> Bool { result.isNull(index, result.column(name)) }
-
-    public func requiredString(_ name: String) -> String {
-        guard let s = string(name) else { preconditionFailure("column \(name) is NULL") }
-        return s
+    /// The column's value; throws when it is missing, NULL or not a `T`.
+    public func decode<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {
+        guard let value = try decode(name, as: Optional<T>.self) else {
+            throw PostgresDecodingError(statement: result.statementName, column: name, expected: T.postgresTypeName,
+                                        found: nil, missingColumn: false)
+        }
+        return value
     }
+
+    /// The column's value or nil for NULL; throws when it is missing or not a `T`.
+    public func decode<T: PostgresDecodable>(_ name: String, as type: T?.Type) throws -> T? {
+        let column = try result.column(name, statement: result.statementName)
+        guard let text = result.string(index, column) else { return nil }
+        guard let value = T(postgresText: text) else {
+            throw PostgresDecodingError(statement: result.statementName, column: name, expected: T.postgresTypeName,
+                                        found: text, missingColumn: false)
+        }
+        return value
+    }
+
+    public func string(_ name: String) -> String? {
+        (try? result.column(name)).flatMap { result.string(index, $0) }
+    }
+    public func isNull(_ name: String) -> Bool { string(name) == nil }
+
+    /// The text of a column that must hold one; throws naming the column otherwise.
+    public func requiredString(_ name: String) throws -> String { try decode(name) }
     public func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
     public func int64(_ name: String) -> Int64? { string(name).flatMap { Int64($0) } }
     public func double(_ name: String) -> Double? { string(name).flatMap { Double($0) } }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DrainAdminKit
+import DrainCore
 
 struct AccountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,10 @@ struct AccountCommand: ParsableCommand {
         @Argument(help: "Account name.") var name: String
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.createAccount(name: name, json: output.json) } }
+        func run() throws { try perform(connection) {
+            let account = try $0.createAccount(name: name)
+            return output.json ? account.json.render() : "created account \(account.name) (id \(account.id))"
+        } }
     }
 
     struct List: ParsableCommand {
@@ -26,7 +30,7 @@ struct AccountCommand: ParsableCommand {
                                                         discussion: "Example: drain-admin account list --json")
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.listAccounts(json: output.json) } }
+        func run() throws { try perform(connection) { render(try $0.accounts(), json: output.json) } }
     }
 }
 
@@ -45,12 +49,15 @@ struct MemberCommand: ParsableCommand {
                 """)
         @Argument(help: "Account name.") var account: String
         @Argument(help: "The user's email address.") var email: String
-        @Option(help: "admin or member.") var role: String
+        @Option(help: "admin or member.") var role: Role
         @Option(help: "Link the member to this PostgreSQL login role: its sessions may act (--as) only as this member.")
         var dbRole: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform(connection) { try $0.addMember(account: account, email: email, role: role, dbRole: dbRole) }
+            try perform(connection) {
+                try $0.addMember(account: account, email: email, role: role, dbRole: dbRole)
+                return "\(email.lowercased()) is now \(role.rawValue) of \(account)" + (dbRole.map { ", acting through login role \($0)" } ?? "")
+            }
         }
     }
 
@@ -60,6 +67,6 @@ struct MemberCommand: ParsableCommand {
         @Argument(help: "Account name.") var account: String
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.listMembers(account: account, json: output.json) } }
+        func run() throws { try perform(connection) { render(try $0.members(account: account), json: output.json) } }
     }
 }

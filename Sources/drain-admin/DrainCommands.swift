@@ -1,7 +1,6 @@
 import ArgumentParser
 import DrainAdminKit
 import DrainCore
-import DrainStore
 
 struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +22,7 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "A label, 1-100 characters.") var name: String
     @Option(help: "The endpoint: an https:// URL with a host; path and query are kept.") var url: String
     @OptionGroup var secret: SecretOptions
-    @Option(help: "Most lines per delivery batch, 1-5000.") var samplingRate: Int = Validate.defaultSamplingRate
+    @Option(help: "Most lines per delivery batch, \(Limits.samplingRates.lowerBound)-\(Limits.maxSamplingRate).") var samplingRate: Int = Limits.defaultSamplingRate
     @Flag(help: "Save without sending a test line.") var skipTest = false
     @Flag(help: "Create the drain disabled (reason: manual).") var disabled = false
     @OptionGroup var output: OutputOptions
@@ -33,9 +32,9 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         let source = try secret.source(required: true)!
         try perform(connection, endpoint) {
-            try $0.createDrain(CreateRequest(account: account, actor: actor, name: name, url: url, secret: source,
-                                             samplingRate: samplingRate, skipTest: skipTest, disabled: disabled),
-                               json: output.json)
+            render(try $0.createDrain(CreateRequest(account: account, actor: actor, name: name, url: url, secret: source,
+                                                    samplingRate: samplingRate, skipTest: skipTest, disabled: disabled)),
+                   json: output.json)
         }
     }
 }
@@ -52,17 +51,22 @@ struct ListCommand: ParsableCommand {
     @Argument(help: "Only this account's drains.") var account: String?
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.listDrains(account: account, json: output.json) } }
+    func run() throws { try perform(connection) { render(try $0.drains(account: account), json: output.json) } }
 }
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show one drain, its status and recent delivery attempts.",
         discussion: "Example: drain-admin show 3f1c...-... --json")
-    @Argument(help: "The drain's id.") var drainID: String
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.showDrain(id: drainID, json: output.json) } }
+    func run() throws {
+        try perform(connection) {
+            let detail = try $0.drainDetail(id: drainID.value, attempts: !output.json)
+            return render(detail.drain, attempts: detail.attempts, json: output.json)
+        }
+    }
 }
 
 struct UpdateCommand: ParsableCommand {
@@ -75,11 +79,11 @@ struct UpdateCommand: ParsableCommand {
 
             Example: drain-admin update 3f1c... --as ops@acme.example --sampling-rate 500
             """)
-    @Argument(help: "The drain's id.") var drainID: String
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID
     @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
     @Option(help: "A new label, 1-100 characters.") var name: String?
     @Option(help: "A new https:// endpoint URL.") var url: String?
-    @Option(help: "Most lines per batch, 1-5000.") var samplingRate: Int?
+    @Option(help: "Most lines per batch, \(Limits.samplingRates.lowerBound)-\(Limits.maxSamplingRate).") var samplingRate: Int?
     @OptionGroup var secret: SecretOptions
     @Flag(help: "Save a new URL without sending a test line.") var skipTest = false
     @OptionGroup var endpoint: EndpointOptions
@@ -88,8 +92,9 @@ struct UpdateCommand: ParsableCommand {
     func run() throws {
         let source = try secret.source(required: false)
         try perform(connection, endpoint) {
-            try $0.updateDrain(id: drainID, actor: actor, change: DrainChange(name: name, url: url, samplingRate: samplingRate),
-                               secret: source, skipTest: skipTest)
+            render(try $0.changeDrain(id: drainID.value, actor: actor,
+                                      change: DrainChange(name: name, url: url, samplingRate: samplingRate),
+                                      secret: source, skipTest: skipTest))
         }
     }
 }
@@ -99,37 +104,41 @@ struct EnableCommand: ParsableCommand {
         commandName: "enable", abstract: "Enable a drain (for instance after it was disabled by failures).",
         discussion: """
             Resets the failure counter and resumes from where delivery stopped, so lines that \
-            arrived meanwhile are delivered. --skip-backlog instead starts from the last 30 \
+            arrived meanwhile are delivered. --skip-backlog instead starts from the last \(Limits.recentWindowSeconds) \
             seconds and drops any pending batch. Refused while another drain of the account is \
             enabled.
 
             Example: drain-admin enable 3f1c... --as ops@acme.example
             """)
-    @Argument(help: "The drain's id.") var drainID: String
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID
     @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
-    @Flag(help: "Deliver only from the last 30 seconds on; drop the backlog.") var skipBacklog = false
+    @Flag(help: "Deliver only from the last \(Limits.recentWindowSeconds) seconds on; drop the backlog.") var skipBacklog = false
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.enableDrain(id: drainID, actor: actor, skipBacklog: skipBacklog) } }
+    func run() throws { try perform(connection) {
+            try $0.enableDrain(id: drainID.value, actor: actor, skipBacklog: skipBacklog)
+            return skipBacklog ? "enabled drain \(drainID); delivering from the last \(Limits.recentWindowSeconds) seconds (backlog skipped)"
+                               : "enabled drain \(drainID); resuming from where it stopped"
+        } }
 }
 
 struct DisableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disable", abstract: "Disable a drain (reason: manual). Its cursor is kept.",
         discussion: "Example: drain-admin disable 3f1c... --as ops@acme.example")
-    @Argument(help: "The drain's id.") var drainID: String
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID
     @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.disableDrain(id: drainID, actor: actor) } }
+    func run() throws { try perform(connection) { try $0.disableDrain(id: drainID.value, actor: actor); return "disabled drain \(drainID)" } }
 }
 
 struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Delete a drain and its delivery history (audited).",
         discussion: "Example: drain-admin delete 3f1c... --as ops@acme.example")
-    @Argument(help: "The drain's id.") var drainID: String
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID
     @Option(name: .customLong("as"), help: "Email of the acting admin of the account.") var actor: String
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.deleteDrain(id: drainID, actor: actor) } }
+    func run() throws { try perform(connection) { try $0.deleteDrain(id: drainID.value, actor: actor); return "deleted drain \(drainID)" } }
 }
 
 struct TestCommand: ParsableCommand {
@@ -143,7 +152,7 @@ struct TestCommand: ParsableCommand {
               drain-admin test 3f1c...
               drain-admin test --url https://logs.example.com/intake --secret-file ./drain.secret
             """)
-    @Argument(help: "The drain's id.") var drainID: String?
+    @Argument(help: "The drain's id.", transform: DrainID.init(parsing:)) var drainID: DrainID?
     @Option(help: "An https:// endpoint to test instead of a saved drain.") var url: String?
     @OptionGroup var secret: SecretOptions
     @OptionGroup var endpoint: EndpointOptions
@@ -151,7 +160,7 @@ struct TestCommand: ParsableCommand {
 
     func run() throws {
         let source = try secret.source(required: false)
-        try perform(connection, endpoint) { try $0.test(drainID: drainID, url: url, secret: source) }
+        try perform(connection, endpoint) { try $0.test(drainID: drainID?.value, url: url, secret: source) }
     }
 }
 
@@ -168,7 +177,7 @@ struct IngestCommand: ParsableCommand {
     @Argument(help: "Account name.") var account: String
     @Argument(help: "NDJSON file (default: standard input).") var file: String?
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.ingest(account: account, path: file) } }
+    func run() throws { try perform(connection) { "ingested \(try $0.ingest(account: account, path: file)) lines into account \(account)" } }
 }
 
 struct WorkersCommand: ParsableCommand {
@@ -177,7 +186,7 @@ struct WorkersCommand: ParsableCommand {
         discussion: "Example: drain-admin workers --json")
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.workers(json: output.json) } }
+    func run() throws { try perform(connection) { render(try $0.workers(), json: output.json) } }
 }
 
 struct AuditCommand: ParsableCommand {
@@ -187,7 +196,7 @@ struct AuditCommand: ParsableCommand {
     @Argument(help: "Account name.") var account: String
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.audit(account: account, json: output.json) } }
+    func run() throws { try perform(connection) { render(try $0.audit(account: account), json: output.json) } }
 }
 
 struct MigrateCommand: ParsableCommand {
@@ -200,7 +209,10 @@ struct MigrateCommand: ParsableCommand {
             Example: DATABASE_URL=postgresql://... drain-admin migrate
             """)
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.migrate() } }
+    func run() throws { try perform(connection) {
+            let (applied, current) = try $0.migrate()
+            return applied.isEmpty ? "schema is up to date (\(current))" : "applied migrations: \(applied.joined(separator: ", "))"
+        } }
 }
 
 struct MaintainCommand: ParsableCommand {
@@ -217,7 +229,7 @@ struct MaintainCommand: ParsableCommand {
     @Option(help: "Days of partitions to keep ready ahead of today (saved; initially 7).") var daysAhead: Int?
     @Option(help: "Days of logs to keep (saved; initially 7).") var retentionDays: Int?
     @OptionGroup var connection: ConnectionOptions
-    func run() throws { try perform(connection) { try $0.maintain(daysAhead: daysAhead, retentionDays: retentionDays) } }
+    func run() throws { try perform(connection) { render(try $0.maintain(daysAhead: daysAhead, retentionDays: retentionDays)) } }
 }
 
 struct RotateSecretsCommand: ParsableCommand {

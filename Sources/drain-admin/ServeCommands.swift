@@ -1,5 +1,6 @@
 import ArgumentParser
 import DrainAdminKit
+import DrainCore
 import DrainServeKit
 import Foundation
 
@@ -16,7 +17,13 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "The member's email address.") var email: String
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.createToken(account: account, email: email, json: output.json) } }
+        func run() throws { try perform(connection) {
+            let issued = try $0.createToken(account: account, email: email)
+            if output.json { return JSONOutput.object([("token", .string(issued.token))]).render() }
+            // stdout is the token alone (for `TOKEN=$(drain-admin token create ...)`); the words go to stderr.
+            $0.notices.append("sign-in token for \(issued.email) in \(issued.account) (shown once; store it now)")
+            return issued.token
+        } }
     }
 
     struct Revoke: ParsableCommand {
@@ -26,7 +33,10 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "Account name.") var account: String
         @Argument(help: "The member's email address.") var email: String
         @OptionGroup var connection: ConnectionOptions
-        func run() throws { try perform(connection) { try $0.revokeTokens(account: account, email: email) } }
+        func run() throws { try perform(connection) {
+            let n = try $0.revokeTokens(account: account, email: email)
+            return "revoked \(n) token\(n == 1 ? "" : "s") of \(email.lowercased()) in \(account); their dashboard sessions ended"
+        } }
     }
 }
 
@@ -52,10 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = AdminEnvironment(databaseURL: connection.databaseURL, caFile: endpoint.caFile,
-                                           allowPrivateEndpoints: endpoint.allowPrivateEndpoints,
-                                           secretKeysFile: connection.secretKeysFile,
-                                           transactionPooling: connection.transactionPooling)
+        let environment = resolveEnvironment(connection, endpoint)
         try await DrainServer.run(environment: environment, listen: listen, connections: connections) { port in
             FileHandle.standardError.write(Data("drain-admin: serving the dashboard and API on http://\(listen.split(separator: ":").dropLast().joined(separator: ":")):\(port)/\n".utf8))
         }

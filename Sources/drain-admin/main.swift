@@ -21,30 +21,38 @@ struct DrainAdmin: ParsableCommand {
                       SealSecretCommand.self, TokenCommand.self, ServeCommand.self])
 }
 
-// Errors are one line on stderr naming the problem; help and --version print as usual.
+/// One line on stderr naming the problem, then the exit status.
+func fail(_ message: String, _ code: ExitCode) -> Never {
+    let line = Array("drain-admin: error: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(code.rawValue)
+}
+
+// Parsing (flags, arguments, each command's validate()) fails with ArgumentParser's own
+// message and exit 2; help and --version print as usual. Running fails with the operation's
+// error, mapped through AdminError to its exit status.
+let command: ParsableCommand
 do {
-    var command = try DrainAdmin.parseAsRoot()
+    command = try DrainAdmin.parseAsRoot()
+} catch {
+    if DrainAdmin.exitCode(for: error) == .success { DrainAdmin.exit(withError: error) }
+    fail(DrainAdmin.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments", ExitCode(2))
+}
+do {
+    var command = command
     if let serve = command as? ServeCommand {
         try await serve.run()
     } else {
         try command.run()
     }
+} catch where DrainAdmin.exitCode(for: error) == .success {
+    // `--help` (ArgumentParser answers it by running its help command) and clean exits.
+    DrainAdmin.exit(withError: error)
+} catch let exit as ExitCode {
+    DrainAdmin.exit(withError: exit)
+} catch let invalid as ValidationError {
+    fail(invalid.message, ExitCode(2))
 } catch {
-    let code = DrainAdmin.exitCode(for: error)
-    if code == .success || error is CleanExit {
-        DrainAdmin.exit(withError: error)
-    }
-    let message: String
-    let status: Int32
-    if error is AdminError || !(String(reflecting: type(of: error)).contains("ArgumentParser")) {
-        let e = AdminError.from(error)
-        message = e.message
-        status = e.exitCode
-    } else {
-        message = DrainAdmin.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-        status = 2
-    }
-    let line = Array("drain-admin: error: \(message)\n".utf8)
-    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    exit(status)
+    let e = AdminError.from(error)
+    fail(e.message, e.exitCode)
 }

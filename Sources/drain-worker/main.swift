@@ -11,7 +11,7 @@ struct DrainWorkerCommand: ParsableCommand {
         discussion: """
             Run any number of workers against one database; they share the work through row \
             leases. SIGTERM or SIGINT stops claiming, lets in-flight deliveries finish (at most \
-            the 10 s delivery timeout), and exits 0.
+            the \(Int(Limits.deliveryTimeoutSeconds)) s delivery timeout), and exits 0.
 
             Connections to endpoints are direct: HTTPS_PROXY, ALL_PROXY and their lowercase forms \
             are ignored (an address policy cannot see through a proxy it did not choose). \
@@ -36,8 +36,8 @@ struct DrainWorkerCommand: ParsableCommand {
     @Option(help: "Seconds between deliveries of a drain that has caught up.")
     var interval: Double = 1
 
-    @Option(help: "Seconds a claimed drain stays leased to this worker (must exceed the 10 s delivery timeout).")
-    var lease: Double = 30
+    @Option(help: "Seconds a claimed drain stays leased to this worker (must exceed the \(Int(Limits.deliveryTimeoutSeconds)) s delivery timeout).")
+    var lease: Double = Limits.defaultLeaseSeconds
 
     @Option(help: "First retry delay in seconds after a failed delivery (doubles per failure, with jitter).")
     var backoffBase: Double = 1
@@ -69,49 +69,57 @@ struct DrainWorkerCommand: ParsableCommand {
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 10_000 else { throw ValidationError("concurrency: must be between 1 and 10000 (got \(concurrency))") }
         guard interval > 0 else { throw ValidationError("interval: must be greater than 0 (got \(interval))") }
-        guard lease > 10 else { throw ValidationError("lease: must exceed the 10 s delivery timeout (got \(lease))") }
+        guard lease > Limits.deliveryTimeoutSeconds else {
+            throw ValidationError("lease: must exceed the \(Int(Limits.deliveryTimeoutSeconds)) s delivery timeout (got \(lease))")
+        }
         guard backoffBase > 0 else { throw ValidationError("backoff-base: must be greater than 0 (got \(backoffBase))") }
         guard backoffMax >= backoffBase else { throw ValidationError("backoff-max: must be at least backoff-base (got \(backoffMax))") }
-        if let ca = caFile ?? env("DRAIN_CA_FILE"), !FileManager.default.isReadableFile(atPath: ca) {
+        let config = try resolvedConfiguration()
+        if let ca = config.caFile, !FileManager.default.isReadableFile(atPath: ca) {
             throw ValidationError("ca-file: cannot read \(ca)")
         }
-        if let path = secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE") {
-            do { _ = try SecretKeys.load(path: path) } catch { throw ValidationError(error.description) }
-        }
-        if let p = proxy ?? env("DRAIN_PROXY"), !(p.hasPrefix("http://") || p.hasPrefix("https://") || p.hasPrefix("socks5://")) {
+        if let p = config.proxy, !(p.hasPrefix("http://") || p.hasPrefix("https://") || p.hasPrefix("socks5://")) {
             throw ValidationError("proxy: must be an http://, https:// or socks5:// URL (got \(p))")
         }
     }
 
-    func run() throws {
-        let level = env("LOG_LEVEL").flatMap { Logger.Level(rawValue: $0) } ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    /// The one place flags and the environment become the worker's configuration: a flag wins
+    /// over its variable, an empty variable counts as unset.
+    func resolvedConfiguration() throws -> WorkerConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let keys: SecretKeys?
+        do {
+            keys = try (secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE")).map { path throws(ValidationFailure) in try SecretKeys.load(path: path) }
+        } catch {
+            throw ValidationError(error.description)
         }
-        let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        let config = WorkerConfiguration(
+        return WorkerConfiguration(
             databaseURL: databaseURL ?? env("DATABASE_URL") ?? "",
-            name: workerName, concurrency: concurrency, interval: interval, lease: lease,
+            name: name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+            concurrency: concurrency, interval: interval, lease: lease,
             backoff: Backoff(base: backoffBase, cap: backoffMax),
             caFile: caFile ?? env("DRAIN_CA_FILE"),
             allowPrivateEndpoints: allowPrivateEndpoints || env("DRAIN_ALLOW_PRIVATE_ENDPOINTS") == "1",
             metricsAddress: metricsAddress, proxy: proxy ?? env("DRAIN_PROXY"),
             transactionPooling: transactionPooling || env("DRAIN_TRANSACTION_POOLING") == "1",
             readDatabaseURL: readDatabaseURL ?? env("DRAIN_READ_DATABASE_URL"),
-            secretKeys: try (secretKeysFile ?? env("DRAIN_SECRET_KEYS_FILE")).map { path throws(ValidationFailure) in try SecretKeys.load(path: path) })
+            secretKeys: keys, logLevel: env("LOG_LEVEL").flatMap { Logger.Level(rawValue: $0) } ?? .info)
+    }
+
+    func run() throws {
+        let config = try resolvedConfiguration()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = config.logLevel
+            return handler
+        }
         // A metrics client that hangs up mid-response must not kill the worker.
         signal(SIGPIPE, SIG_IGN)
         let stop = StopFlag()
         let signals = stop.installSignalHandlers()
         defer { signals.forEach { $0.cancel() } }
         try Worker(configuration: config, logger: Logger(label: "drain-worker"), stop: stop).run()
-    }
-
-    private func env(_ key: String) -> String? {
-        guard let v = ProcessInfo.processInfo.environment[key], !v.isEmpty else { return nil }
-        return v
     }
 }
 

@@ -3,8 +3,8 @@ import XCTest
 
 /// Every transition of the per-drain delivery state machine, case by case.
 final class DrainDeliveryTests: XCTestCase {
-    private let ok = DeliveryResult.success(status: 200, seconds: 0.01)
-    private let failed = DeliveryResult.failure(status: 500, error: "HTTP 500", retryDelay: 1, seconds: 0.01)
+    private let ok = DeliveryOutcome.success(status: 200, seconds: 0.01)
+    private let failed = DeliveryOutcome.failure(status: 500, error: "HTTP 500", retryDelay: 1, seconds: 0.01)
 
     private func machine(rate: Int = 10, pending: Int? = nil, filtering: Bool = false) -> DrainDelivery {
         DrainDelivery(claim: .init(samplingRate: rate, pendingLines: pending, filtering: filtering))
@@ -216,10 +216,10 @@ final class DrainDeliveryTests: XCTestCase {
     }
 
     func testLimitsMatchTheContract() {
-        XCTAssertEqual(WireLimits.maxBatchBytes, 4 * 1024 * 1024)
-        XCTAssertEqual(WireLimits.maxMessageBytes, 1024 * 1024)
-        XCTAssertEqual(WireLimits.maxLevelBytes, 64)
-        XCTAssertEqual(WireLimits.maxLabelBytes, 1024)
-        XCTAssertEqual(FailurePolicy.disableAfter, 5)
+        XCTAssertEqual(Limits.maxBatchBytes, 4 * 1024 * 1024)
+        XCTAssertEqual(Limits.maxMessageBytes, 1024 * 1024)
+        XCTAssertEqual(Limits.maxLevelBytes, 64)
+        XCTAssertEqual(Limits.maxLabelBytes, 1024)
+        XCTAssertEqual(Limits.failuresBeforeDisable, 5)
     }
 }

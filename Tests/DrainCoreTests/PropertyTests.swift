@@ -1,7 +1,6 @@
 import Foundation
 import XCTest
 @testable import DrainCore
-@testable import Delivery
 
 /// Property tests over generated inputs (a seeded generator, so a failure reproduces): what the
 /// encoder writes always parses back to the same values, the ingest parser never crashes on

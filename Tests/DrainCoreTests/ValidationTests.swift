@@ -29,7 +29,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(field { try Validate.accountName("Acme") }, "account")
         XCTAssertEqual(field { try Validate.accountName(String(repeating: "a", count: 64)) }, "account")
         XCTAssertEqual(field { try Validate.email("nobody") }, "email")
-        XCTAssertEqual(field { try Validate.role("owner") }, "role")
+        XCTAssertEqual(field { _ = try Role(validating: "owner") }, "role")
     }
 
     func testRedaction() {

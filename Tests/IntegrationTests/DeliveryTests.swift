@@ -238,28 +238,28 @@ final class HTTPAndMetricsTests: XCTestCase {
 
     func testAtMost64KiBOfAResponseIsReadAndA2xxStillCounts() throws {
         let client = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, allowPrivateAddresses: true, userAgent: "test"))
-        let big = client.send(HTTPRequest(url: h.receiverURL + "/big/5000000/x", displayURL: "big", headers: [], body: Array("{}\n".utf8)))
+        let big = client.send(HTTPRequest(url: h.receiverURL + "/big/5000000/x", displayURL: "big", headers: [], body: Array("{}\n".utf8), timeout: 10))
         let response = try big.get()
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.body.count, 64 * 1024)
         // The connection it abandoned does not break the next request.
-        XCTAssertEqual(try client.send(HTTPRequest(url: h.receiverURL + "/ok/after-big", displayURL: "ok", headers: [], body: [])).get().status, 200)
+        XCTAssertEqual(try client.send(HTTPRequest(url: h.receiverURL + "/ok/after-big", displayURL: "ok", headers: [], body: [], timeout: 10)).get().status, 200)
     }
 
     func testErrorsSayWhatFailedWithTheURLRedacted() throws {
         let client = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, allowPrivateAddresses: true, userAgent: "test"))
-        let refused = client.send(HTTPRequest(url: "https://127.0.0.1:1/x?key=SECRET", displayURL: "https://127.0.0.1:1/x?key=***", headers: [], body: []))
+        let refused = client.send(HTTPRequest(url: "https://127.0.0.1:1/x?key=SECRET", displayURL: "https://127.0.0.1:1/x?key=***", headers: [], body: [], timeout: 10))
         guard case .failure(let e) = refused else { return XCTFail("expected a connect error") }
         XCTAssertEqual(e.kind, .connect)
         XCTAssertFalse(e.description.contains("SECRET"))
         XCTAssertTrue(e.description.contains("key=***"))
         let untrusted = HTTPMultiClient(configuration: HTTPClientConfiguration(allowPrivateAddresses: true, userAgent: "test"))
-        guard case .failure(let tls) = untrusted.send(HTTPRequest(url: h.receiverURL + "/ok/tls", displayURL: "u", headers: [], body: [])) else {
+        guard case .failure(let tls) = untrusted.send(HTTPRequest(url: h.receiverURL + "/ok/tls", displayURL: "u", headers: [], body: [], timeout: 10)) else {
             return XCTFail("expected a TLS error without the private CA")
         }
         XCTAssertEqual(tls.kind, .tls)
         let strict = HTTPMultiClient(configuration: HTTPClientConfiguration(caFile: h.caFile, userAgent: "test"))
-        guard case .failure(let forbidden) = strict.send(HTTPRequest(url: h.receiverURL + "/ok/forbidden", displayURL: "f", headers: [], body: [])) else {
+        guard case .failure(let forbidden) = strict.send(HTTPRequest(url: h.receiverURL + "/ok/forbidden", displayURL: "f", headers: [], body: [], timeout: 10)) else {
             return XCTFail("expected a refusal of a loopback address")
         }
         XCTAssertEqual(forbidden.kind, .forbiddenAddress)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Postgres
+import DrainCore
 @testable import DrainStore
 
 final class MigrationTests: XCTestCase {
@@ -38,6 +39,36 @@ final class MigrationTests: XCTestCase {
             let text = try String(contentsOf: root.appendingPathComponent("sql/\(file)"), encoding: .utf8)
             XCTAssertEqual(text, m.sql, "\(file) differs from the embedded copy")
         }
+    }
+
+    /// Swift and SQL read each number from one place: `logdrain_limit` answers DrainCore's
+    /// `Limits`, the drains table's default and check use it, and the producer limits the
+    /// `logs` constraints state (sql/003, kept as written there) are the same numbers.
+    func testTheDatabaseReadsDrainCoreLimits() throws {
+        XCTAssertEqual(try runTool(h, "drain-admin", ["migrate"]).status, 0)
+        let db = try h.connect()
+        for (name, value) in Limits.sqlValues {
+            XCTAssertEqual(try db.query("select logdrain_limit($1) as v", [name]).rows[0].int("v"), value, name)
+        }
+        let defaultRate = try db.query("""
+            select pg_get_expr(d.adbin, d.adrelid) as expr from pg_attrdef d
+            join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+            where d.adrelid = 'drains'::regclass and a.attname = 'sampling_rate'
+            """).rows[0].string("expr") ?? ""
+        XCTAssertTrue(defaultRate.contains("logdrain_limit('default_sampling_rate'"), defaultRate)
+        func constraint(_ name: String) throws -> String {
+            try db.query("select pg_get_constraintdef(oid) as def from pg_constraint where conname = $1 limit 1", [name])
+                .rows[0].string("def") ?? ""
+        }
+        XCTAssertTrue(try constraint("drains_sampling_rate").contains("logdrain_limit('max_sampling_rate'"))
+        XCTAssertTrue(try constraint("logs_message_size").contains(String(Limits.maxMessageBytes)))
+        XCTAssertTrue(try constraint("logs_level_size").contains(String(Limits.maxLevelBytes)))
+        XCTAssertTrue(try constraint("logs_fal_size").contains(String(Limits.maxLabelBytes)))
+        // The functions psql users call answer with the same bounds.
+        XCTAssertThrowsError(try db.query("select logdrain_check_drain_fields(null, null, null, $1)", [Limits.maxSamplingRate + 1])) {
+            XCTAssertTrue("\($0)".contains("between \(Limits.samplingRates.lowerBound) and \(Limits.maxSamplingRate)"), "\($0)")
+        }
+        XCTAssertNoThrow(try db.query("select logdrain_check_drain_fields(null, null, null, $1)", [Limits.maxSamplingRate]))
     }
 
     func testPartitionsExistAheadAndMaintainRuns() throws {

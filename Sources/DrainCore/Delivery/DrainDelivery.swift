@@ -35,9 +35,9 @@ public struct DrainDelivery: Sendable {
         case starting(lines: Int)
         case sending(lines: Int, attempt: Int, readAhead: ReadAhead)
         /// The outcome waits until the database takes it.
-        case recording(DeliveryResult, dueNow: Bool)
+        case recording(DeliveryOutcome, dueNow: Bool)
         /// A 2xx, to be recorded together with fixing the read-ahead batch as the next one.
-        case advancing(DeliveryResult)
+        case advancing(DeliveryOutcome)
         case finished
     }
 
@@ -154,7 +154,7 @@ public struct DrainDelivery: Sendable {
     }
 
     /// The endpoint answered, or the exchange failed.
-    public mutating func responded(_ result: DeliveryResult, stopping: Bool) -> Action {
+    public mutating func responded(_ result: DeliveryOutcome, stopping: Bool) -> Action {
         guard case .sending(_, let attempt, let readAhead) = state else { return unexpected("responded") }
         if result.isSuccess, case .ready = readAhead, !stopping {
             state = .advancing(result)
@@ -221,7 +221,7 @@ public struct DrainDelivery: Sendable {
     }
 
     /// The outcome to record, while recording.
-    public var outcome: (result: DeliveryResult, dueNow: Bool)? {
+    public var outcome: (result: DeliveryOutcome, dueNow: Bool)? {
         switch state {
         case .recording(let result, let dueNow): return (result, dueNow)
         case .advancing(let result): return (result, true)
@@ -253,7 +253,7 @@ public struct DrainDelivery: Sendable {
     }
 }
 
-extension DeliveryResult {
+extension DeliveryOutcome {
     public var isSuccess: Bool {
         if case .success = self { return true }
         return false

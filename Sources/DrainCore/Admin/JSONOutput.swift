@@ -1,6 +1,5 @@
-import DrainCore
-
 /// JSON for `--json` output, with keys in the order the contract lists them.
+/// Shared by `drain-admin --json` and the JSON API (§6), which print the same objects.
 public indirect enum JSONOutput: Sendable {
     case object([(String, JSONOutput)])
     case array([JSONOutput])
@@ -37,18 +36,3 @@ public indirect enum JSONOutput: Sendable {
     }
 }
 
-/// Fixed-width columns for the human-readable listings.
-public func table(_ header: [String], _ rows: [[String]]) -> String {
-    var widths = header.map(\.count)
-    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-    func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(to: widths[i]) }.joined(separator: "  ")
-    }
-    return ([line(header)] + rows.map(line)).joined(separator: "\n")
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}

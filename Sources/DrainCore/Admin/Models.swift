@@ -1,9 +1,14 @@
-import Postgres
 /// Rows as the product shows them. Times are RFC 3339 strings (UTC) or nil.
 public struct Account: Sendable, Equatable {
     public let id: Int64
     public let name: String
     public let createdAt: String
+
+    public init(id: Int64, name: String, createdAt: String) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
 }
 
 public struct Member: Sendable, Equatable {
@@ -12,6 +17,13 @@ public struct Member: Sendable, Equatable {
     public let createdAt: String
     /// The login role whose sessions act as this member (§5), if linked.
     public let dbRole: String?
+
+    public init(email: String, role: String, createdAt: String, dbRole: String?) {
+        self.email = email
+        self.role = role
+        self.createdAt = createdAt
+        self.dbRole = dbRole
+    }
 }
 
 public struct DrainStatus: Sendable {
@@ -39,9 +51,33 @@ public struct DrainStatus: Sendable {
     /// last such gap was found.
     public let gapLines: Int64
     public let lastGapAt: String?
+
+    public init(id: String, account: String, name: String, url: String, enabled: Bool, disabledReason: String?, samplingRate: Int, consecutiveFailures: Int, lastSuccessAt: String?, lastFailureAt: String?, lastError: String?, createdAt: String, deliveredLines: Int64, lagSeconds: Double?, pendingDeliveryID: String?, pendingAttempts: Int, pendingLines: Int?, leaseOwner: String?, gapLines: Int64, lastGapAt: String?) {
+        self.id = id
+        self.account = account
+        self.name = name
+        self.url = url
+        self.enabled = enabled
+        self.disabledReason = disabledReason
+        self.samplingRate = samplingRate
+        self.consecutiveFailures = consecutiveFailures
+        self.lastSuccessAt = lastSuccessAt
+        self.lastFailureAt = lastFailureAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.deliveredLines = deliveredLines
+        self.lagSeconds = lagSeconds
+        self.pendingDeliveryID = pendingDeliveryID
+        self.pendingAttempts = pendingAttempts
+        self.pendingLines = pendingLines
+        self.leaseOwner = leaseOwner
+        self.gapLines = gapLines
+        self.lastGapAt = lastGapAt
+    }
 }
 
-public struct DeliveryAttempt: Sendable {
+/// One of a drain's recent attempts, as `show` lists them.
+public struct RecentAttempt: Sendable {
     public let deliveryID: String?
     public let attempt: Int
     public let lines: Int
@@ -51,6 +87,18 @@ public struct DeliveryAttempt: Sendable {
     public let durationMs: Int?
     public let worker: String?
     public let at: String
+
+    public init(deliveryID: String?, attempt: Int, lines: Int, bytes: Int, status: Int?, error: String?, durationMs: Int?, worker: String?, at: String) {
+        self.deliveryID = deliveryID
+        self.attempt = attempt
+        self.lines = lines
+        self.bytes = bytes
+        self.status = status
+        self.error = error
+        self.durationMs = durationMs
+        self.worker = worker
+        self.at = at
+    }
 }
 
 public struct AuditEvent: Sendable {
@@ -62,6 +110,16 @@ public struct AuditEvent: Sendable {
     public let before: String?
     public let after: String?
     public let at: String
+
+    public init(id: Int64, actor: String, action: String, drainID: String?, before: String?, after: String?, at: String) {
+        self.id = id
+        self.actor = actor
+        self.action = action
+        self.drainID = drainID
+        self.before = before
+        self.after = after
+        self.at = at
+    }
 }
 
 public struct WorkerInfo: Sendable {
@@ -71,6 +129,15 @@ public struct WorkerInfo: Sendable {
     public let startedAt: String
     public let heartbeatAt: String
     public let inFlight: Int
+
+    public init(name: String, host: String, pid: Int, startedAt: String, heartbeatAt: String, inFlight: Int) {
+        self.name = name
+        self.host = host
+        self.pid = pid
+        self.startedAt = startedAt
+        self.heartbeatAt = heartbeatAt
+        self.inFlight = inFlight
+    }
 }
 
 /// What a new drain is made of. The secret travels only to the database.
@@ -135,10 +202,11 @@ public struct MaintenanceRun: Sendable {
     public let daysAhead: Int
     public let retentionDays: Int
 
-    init(_ r: PostgresRow) {
-        created = r.int("created") ?? 0
-        dropped = r.int("dropped") ?? 0
-        daysAhead = r.int("days_ahead") ?? 0
-        retentionDays = r.int("retention_days") ?? 0
+    public init(created: Int, dropped: Int, daysAhead: Int, retentionDays: Int) {
+        self.created = created
+        self.dropped = dropped
+        self.daysAhead = daysAhead
+        self.retentionDays = retentionDays
     }
 }
+
