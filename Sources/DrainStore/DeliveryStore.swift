@@ -116,21 +116,45 @@ public final class DeliveryStore {
         try db.execute(SQL.Delivery.ReleaseIdle(drains: drains, dueInSeconds: intervalSeconds))
     }
 
-    /// Records an outcome atomically. Returns false when the lease was lost (the write matched
-    /// nothing and the outcome is discarded).
-    @discardableResult
-    public func record(_ outcome: DeliveryOutcome, drain: ClaimedDrain, batch: Batch, attempt: DeliveryAttempt,
-                       nextDueAfterSuccess: Double) throws(StoreError) -> Bool {
-        switch outcome {
-        case .success(let status, let seconds):
-            return try db.execute(SQL.Delivery.RecordSuccess(
-                drainID: drain.id, leaseToken: drain.leaseToken, dueInSeconds: nextDueAfterSuccess,
-                sent: facts(attempt, batch, status: status, seconds: seconds))).count == 1
-        case .failure(let status, let error, let delay, let seconds):
-            return try db.execute(SQL.Delivery.RecordFailure(
-                drainID: drain.id, leaseToken: drain.leaseToken, retryInSeconds: delay, error: String(error.prefix(500)),
-                configVersion: attempt.configVersion, sent: facts(attempt, batch, status: status, seconds: seconds))).count == 1
+    /// A 2xx to record: the drain, the batch and attempt it answered, and when the drain is
+    /// due again.
+    public struct Success: Sendable {
+        public var drain: ClaimedDrain
+        public var batch: Batch
+        public var attempt: DeliveryAttempt
+        public var status: Int
+        public var seconds: Double
+        public var dueInSeconds: Double
+
+        public init(drain: ClaimedDrain, batch: Batch, attempt: DeliveryAttempt, status: Int, seconds: Double, dueInSeconds: Double) {
+            self.drain = drain
+            self.batch = batch
+            self.attempt = attempt
+            self.status = status
+            self.seconds = seconds
+            self.dueInSeconds = dueInSeconds
         }
+    }
+
+    /// Records several drains' 2xx answers in one statement (one commit), each atomically
+    /// under its own lease. Returns the drains whose outcome was kept; any other lost its lease
+    /// (the write matched nothing and the outcome is discarded).
+    public func recordSuccesses(_ successes: [Success]) throws(StoreError) -> Set<String> {
+        guard !successes.isEmpty else { return [] }
+        let items = successes.map {
+            SQL.Delivery.RecordSuccesses.Item(drain: $0.drain, dueInSeconds: $0.dueInSeconds,
+                                              sent: facts($0.attempt, $0.batch, status: $0.status, seconds: $0.seconds))
+        }
+        return Set(try db.execute(SQL.Delivery.RecordSuccesses(items: items, worker: workerName)))
+    }
+
+    /// Records a failure atomically. Returns false when the lease was lost (the write matched
+    /// nothing and the outcome is discarded).
+    public func recordFailure(status: Int?, error: String, retryInSeconds: Double, seconds: Double, drain: ClaimedDrain,
+                              batch: Batch, attempt: DeliveryAttempt) throws(StoreError) -> Bool {
+        try db.execute(SQL.Delivery.RecordFailure(
+            drainID: drain.id, leaseToken: drain.leaseToken, retryInSeconds: retryInSeconds, error: String(error.prefix(500)),
+            configVersion: attempt.configVersion, sent: facts(attempt, batch, status: status, seconds: seconds))).count == 1
     }
 
     /// A round trip and nothing else: is the database answering?

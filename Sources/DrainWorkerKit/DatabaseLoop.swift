@@ -317,10 +317,17 @@ final class DatabaseLoop {
     }
 
     /// Writes queued outcomes in order. On a connection loss (or a timeout, a deadlock) the
-    /// outcome stays at the head of the queue for the next try; a statement the database refuses for another reason is
-    /// given up (its lease expires and the same batch is resent) rather than retried forever.
+    /// outcome stays at the head of the queue for the next try; a statement the database refuses
+    /// for another reason is given up (its lease expires and the same batch is resent) rather
+    /// than retried forever. Plain 2xx records at the head of the queue go as one statement.
     private func recordOutcomes(_ db: DeliveryStore) throws {
         while !outcomes.isEmpty {
+            let group = takeLeadingSuccessRecords()
+            if !group.isEmpty {
+                try recordSuccesses(group, db)
+                continue
+            }
+            guard !outcomes.isEmpty else { return }
             let id = outcomes.removeFirst()
             guard let entry = entries[id], entry.machine.outcome != nil else { continue }
             do {
@@ -338,6 +345,64 @@ final class DatabaseLoop {
                 logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
                 entries.removeValue(forKey: id)
             }
+        }
+    }
+
+    /// At most this many 2xx outcomes go to the database in one statement (and one commit).
+    static let recordsPerStatement = 64
+
+    /// Takes the plain 2xx records (not advances, not failures) at the head of the queue, up to
+    /// `recordsPerStatement`, dropping stale ids met on the way.
+    private func takeLeadingSuccessRecords() -> [String] {
+        var ids: [String] = []
+        while let id = outcomes.first, ids.count < Self.recordsPerStatement {
+            guard let entry = entries[id], let outcome = entry.machine.outcome else {
+                outcomes.removeFirst()
+                continue
+            }
+            if case .advancing = entry.machine.state { break }
+            guard outcome.result.isSuccess, entry.batch != nil, entry.attempt != nil else { break }
+            ids.append(outcomes.removeFirst())
+        }
+        return ids
+    }
+
+    private func recordSuccesses(_ ids: [String], _ db: DeliveryStore) throws {
+        let successes = ids.compactMap { id -> DeliveryStore.Success? in
+            guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome,
+                  case .success(let status, let seconds) = result, let batch = entry.batch, let attempt = entry.attempt else { return nil }
+            return DeliveryStore.Success(drain: entry.drain, batch: batch, attempt: attempt, status: status, seconds: seconds,
+                                         dueInSeconds: dueNow ? 0 : config.interval)
+        }
+        let kept: Set<String>
+        do {
+            kept = try db.recordSuccesses(successes)
+        } catch {
+            if error.isTransient {
+                for id in ids {
+                    _ = update(id) { $0.machine.databaseUnavailable() }
+                    entries[id]?.next = nil
+                }
+                outcomes.insert(contentsOf: ids, at: 0)
+                throw error
+            }
+            for id in ids {
+                logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
+                entries.removeValue(forKey: id)
+            }
+            return
+        }
+        nextClaimAt = .now
+        for success in successes {
+            let id = success.drain.id
+            if kept.contains(id) {
+                if let entry = entries[id] { countSuccess(entry, seconds: success.seconds) }
+            } else {
+                metrics.leasesLost.increment()
+                logger.warning("lease lost; result discarded", metadata: ["drain": "\(id)"])
+            }
+            _ = update(id) { $0.machine.recorded() }
+            entries.removeValue(forKey: id)
         }
     }
 
@@ -365,8 +430,16 @@ final class DatabaseLoop {
     private func record(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome,
               let batch = entry.batch, let attempt = entry.attempt else { return }
-        let kept = try db.record(result, drain: entry.drain, batch: batch, attempt: attempt,
-                                 nextDueAfterSuccess: dueNow ? 0 : config.interval)
+        let kept: Bool
+        switch result {
+        case .success(let status, let seconds):
+            kept = try db.recordSuccesses([DeliveryStore.Success(
+                drain: entry.drain, batch: batch, attempt: attempt, status: status, seconds: seconds,
+                dueInSeconds: dueNow ? 0 : config.interval)]).contains(id)
+        case .failure(let status, let error, let delay, let seconds):
+            kept = try db.recordFailure(status: status, error: error, retryInSeconds: delay, seconds: seconds,
+                                        drain: entry.drain, batch: batch, attempt: attempt)
+        }
         nextClaimAt = .now
         if !kept {
             metrics.leasesLost.increment()

@@ -30,7 +30,7 @@ final class StatementTests: XCTestCase {
         assertBinds(SQL.Delivery.Advance(drainID: "d", leaseToken: 1, next: batch, leaseSeconds: 30, sent: facts))
         assertBinds(SQL.Delivery.BeginAttempts(items: [(drain, batch)]))
         assertBinds(SQL.Delivery.ReleaseIdle(drains: [drain], dueInSeconds: 1))
-        assertBinds(SQL.Delivery.RecordSuccess(drainID: "d", leaseToken: 1, dueInSeconds: 1, sent: facts))
+        assertBinds(SQL.Delivery.RecordSuccesses(items: [.init(drain: drain, dueInSeconds: 1, sent: facts)], worker: "w"))
         assertBinds(SQL.Delivery.RecordFailure(drainID: "d", leaseToken: 1, retryInSeconds: 1, error: "e", configVersion: 1, sent: facts))
         assertBinds(SQL.Delivery.ReadBatches(drains: [drain]))
         assertBinds(SQL.Delivery.ReadNextBatch(drain: drain, after: batch))

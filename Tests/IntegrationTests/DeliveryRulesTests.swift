@@ -218,4 +218,57 @@ final class DeliveryRulesTests: XCTestCase {
         var seen = Set<String>()
         XCTAssertEqual(h.received(path).flatMap(\.messages).filter { seen.insert($0).inserted }, lines)
     }
+
+    // MARK: grouped outcomes
+
+    /// Several drains' 2xx answers are recorded by one statement, each under its own lease:
+    /// a drain whose token moved on (claimed again elsewhere) is left exactly as it was, the
+    /// others advance their cursor and keep the attempt in their history.
+    func testGroupedSuccessesApplyOnlyUnderEachDrainsOwnLease() throws {
+        let db = try h.connect()
+        var drains: [(id: String, token: Int64)] = []
+        for name in ["g1", "g2"] {
+            let account = try h.makeAccount(name)
+            let id = try h.makeDrain(account: account, path: "/ok/grouped-\(name)", extra: ["--disabled"])
+            // A pending batch of 3 lines ending at (5, 42), attempt 1, leased with token 7.
+            try db.query("""
+                update drains set lease_owner = 'w', lease_token = 7, batch_end_xact = '5', batch_end_id = 42,
+                                  batch_lines = 3, batch_delivery_id = gen_random_uuid(), batch_attempts = 1
+                where id = $1::uuid
+                """, [id])
+            drains.append((id, 7))
+        }
+        let deliveryIDs = try drains.map {
+            try db.query("select batch_delivery_id::text as d from drains where id = $1::uuid", [$0.id]).rows[0].requiredString("d")
+        }
+        // The second drain's token is stale: someone claimed it since.
+        let kept = try db.query("""
+            select drain_id::text as id from logdrain_worker_record_successes(
+                p_drain_ids => $1::uuid[], p_lease_tokens => $2::bigint[], p_delivery_ids => $3::uuid[],
+                p_due_in_seconds => '{0,0}', p_attempts => '{1,1}', p_lines => '{3,3}', p_bytes => '{300,300}',
+                p_statuses => '{200,200}', p_duration_ms => '{5,5}', p_worker => 'w')
+            """, [PostgresArray(drains.map(\.id)), PostgresArray(["7", "6"]), PostgresArray(deliveryIDs)]).rows.map { try $0.requiredString("id") }
+        XCTAssertEqual(kept, [drains[0].id])
+        let first = try db.query("""
+            select cursor_xact::text as x, cursor_id, delivered_lines, batch_delivery_id, lease_owner,
+                   (select count(*) from delivery_attempts a where a.drain_id = d.id) as history
+            from drains d where id = $1::uuid
+            """, [drains[0].id]).rows[0]
+        XCTAssertEqual(first.string("x"), "5")
+        XCTAssertEqual(first.int("cursor_id"), 42)
+        XCTAssertEqual(first.int("delivered_lines"), 3)
+        XCTAssertTrue(first.isNull("batch_delivery_id"))
+        XCTAssertTrue(first.isNull("lease_owner"))
+        XCTAssertEqual(first.int("history"), 1)
+        let second = try db.query("""
+            select cursor_id, delivered_lines, batch_delivery_id::text as d, lease_owner,
+                   (select count(*) from delivery_attempts a where a.drain_id = s.id) as history
+            from drains s where id = $1::uuid
+            """, [drains[1].id]).rows[0]
+        XCTAssertEqual(second.int("cursor_id"), 0)
+        XCTAssertEqual(second.int("delivered_lines"), 0)
+        XCTAssertEqual(second.string("d"), deliveryIDs[1])
+        XCTAssertEqual(second.string("lease_owner"), "w")
+        XCTAssertEqual(second.int("history"), 0)
+    }
 }

@@ -167,7 +167,7 @@ extension SQL.Delivery {
     }
 
     /// A 2xx for the pending batch of a drain that has the next batch read already: records
-    /// the success exactly as `RecordSuccess` does, fixes the next batch as attempt 1 with a
+    /// the success exactly as `RecordSuccesses` does, fixes the next batch as attempt 1 with a
     /// new delivery id, and extends the lease — one statement, so the drain keeps flowing
     /// without a new claim. Only while the drain is enabled and the read-ahead batch fits its
     /// current sampling rate (a lowered rate applies to a batch already read ahead).
@@ -269,36 +269,49 @@ extension SQL.Delivery {
         }
     }
 
-    /// A 2xx: the cursor moves to the batch end, the counter resets, and the attempt is kept
-    /// in the ring of recent attempts. All or nothing, and only under the same lease token.
-    struct RecordSuccess: WorkerCall {
+    /// 2xx answers of several drains, one statement and one commit for all: for each, the
+    /// cursor moves to the batch end, the counter resets, and the attempt is kept in the ring
+    /// of recent attempts. Each row applies only under its drain's lease token and pending
+    /// delivery id; the drains it returns are those whose outcome was kept.
+    struct RecordSuccesses: WorkerCall {
         static let function = WorkerFunction(
-            name: "logdrain_worker_record_success",
-            arguments: [("p_drain_id", "uuid"), ("p_lease_token", "bigint"), ("p_delivery_id", "uuid"),
-                        ("p_due_in_seconds", "float8"), ("p_attempt", "int"), ("p_lines", "int"), ("p_bytes", "bigint"),
-                        ("p_status", "int"), ("p_duration_ms", "int"), ("p_worker", "text")],
+            name: "logdrain_worker_record_successes",
+            arguments: [("p_drain_ids", "uuid[]"), ("p_lease_tokens", "bigint[]"), ("p_delivery_ids", "uuid[]"),
+                        ("p_due_in_seconds", "float8[]"), ("p_attempts", "int[]"), ("p_lines", "int[]"),
+                        ("p_bytes", "bigint[]"), ("p_statuses", "int[]"), ("p_duration_ms", "int[]"), ("p_worker", "text")],
             returns: "table (drain_id uuid)",
             body: """
-            with upd as (
+            with v as (
+                select * from unnest(p_drain_ids, p_lease_tokens, p_delivery_ids, p_due_in_seconds, p_attempts,
+                                     p_lines, p_bytes, p_statuses, p_duration_ms)
+                    as v(drain_id, lease_token, delivery_id, due_in, attempt, lines, bytes, status, duration_ms)
+            ), upd as (
                 update drains d set \(batchDelivered),
                     batch_end_xact = null, batch_end_id = null, batch_delivery_id = null,
                     batch_attempts = 0, batch_lines = null,
-                    next_due_at = now() + make_interval(secs => p_due_in_seconds),
+                    next_due_at = now() + make_interval(secs => v.due_in),
                     lease_owner = null, lease_expires_at = null, attempt_seq = d.attempt_seq + 1
-                where d.id = p_drain_id and d.lease_token = p_lease_token and d.batch_delivery_id = p_delivery_id
-                returning d.id, d.attempt_seq
+                from v where d.id = v.drain_id and d.lease_token = v.lease_token and d.batch_delivery_id = v.delivery_id
+                returning d.id, d.attempt_seq, v.delivery_id, v.attempt, v.lines, v.bytes, v.status, v.duration_ms
             )
             insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
-            select id, \(historySlot), p_delivery_id, p_attempt, p_lines, p_bytes, p_status, null, p_duration_ms, p_worker, now() from upd
+            select id, \(historySlot), delivery_id, attempt, lines, bytes, status, null, duration_ms, p_worker, now() from upd
             \(historySlotOverwrite)
             returning drain_id
             """)
-        var drainID: String
-        var leaseToken: Int64
-        var dueInSeconds: Double
-        var sent: AttemptFacts
+        struct Item: Sendable {
+            var drain: ClaimedDrain
+            var dueInSeconds: Double
+            var sent: AttemptFacts
+        }
+        var items: [Item]
+        var worker: String
         var arguments: [String: any PostgresParameter] {
-            sent.arguments.merging(["p_drain_id": drainID, "p_lease_token": leaseToken, "p_due_in_seconds": dueInSeconds]) { $1 }
+            ["p_drain_ids": PostgresArray(items.map(\.drain.id)), "p_lease_tokens": PostgresArray(items.map(\.drain.leaseToken)),
+             "p_delivery_ids": PostgresArray(items.map(\.sent.deliveryID)), "p_due_in_seconds": PostgresArray(items.map(\.dueInSeconds)),
+             "p_attempts": PostgresArray(items.map(\.sent.attempt)), "p_lines": PostgresArray(items.map(\.sent.lines)),
+             "p_bytes": PostgresArray(items.map(\.sent.bytes)), "p_statuses": PostgresArray(items.map(\.sent.status)),
+             "p_duration_ms": PostgresArray(items.map(\.sent.milliseconds)), "p_worker": worker]
         }
 
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode("drain_id") }
@@ -364,7 +377,7 @@ extension SQL.Delivery {
     /// Every worker function, for `migrate` to create.
     static let workerFunctions: [WorkerFunction] = [
         Claim.function, SkipFiltered.function, DropPendingBatch.function, Advance.function, BeginAttempts.function,
-        ReleaseIdle.function, RecordSuccess.function, RecordFailure.function,
+        ReleaseIdle.function, RecordSuccesses.function, RecordFailure.function,
     ]
 }
 
