@@ -59,6 +59,9 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/${BENCH_PIDS[-1]}/status")  # peak RSS, Ki
 # PostgreSQL, so this says where the time went.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 echo "[bench] CPU seconds: worker $(cpu "${BENCH_PIDS[-1]}"), sink $(cpu "${BENCH_PIDS[-2]}")"
+# The last 20 attempts of each drain (the history ring): time on the wire per batch, as the
+# worker measured it (request sent to response received).
+echo "[bench] last attempts: $(psql -qtA "$DATABASE_URL" -c "select count(*) || ' batches, avg ' || round(avg(lines)) || ' lines, ' || round(avg(bytes) / 1048576.0, 2) || ' MiB, ' || round(avg(duration_ms), 1) || ' ms on the wire' from delivery_attempts")"
 copy_after=$(copy_seconds)
 # The faster of the two \copy runs is the reference: the ratio is never flattered by a cold cache.
 t0=0; t1=$(python3 -c "print(min($copy_before, $copy_after))")

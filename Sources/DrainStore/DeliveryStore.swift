@@ -8,11 +8,18 @@ public final class DeliveryStore {
     /// A hot standby the log rows are read from (`--read-database-url`), or nil.
     private let standby: StoreConnection?
     public let workerName: String
+    /// Opens the connection a prefetch reads on (to the standby when there is one).
+    private let openPrefetchConnection: () throws(StoreError) -> StoreConnection
+    private var prefetchConnection: StoreConnection?
+    /// The read in flight on the prefetch connection: whose batch, and after which position.
+    private var prefetch: (drainID: String, leaseToken: Int64, afterXact: String, afterID: Int64)?
 
-    private init(db: StoreConnection, standby: StoreConnection?, workerName: String) {
+    private init(db: StoreConnection, standby: StoreConnection?, workerName: String,
+                 openPrefetchConnection: @escaping () throws(StoreError) -> StoreConnection) {
         self.db = db
         self.standby = standby
         self.workerName = workerName
+        self.openPrefetchConnection = openPrefetchConnection
     }
 
     /// Session settings the worker's statements rely on: timestamps as ISO text in UTC; and
@@ -42,7 +49,9 @@ public final class DeliveryStore {
         }
         let primary = try open(url)
         let standby: StoreConnection? = if let readURL { try open(readURL) } else { nil }
-        return DeliveryStore(db: primary, standby: standby, workerName: workerName)
+        return DeliveryStore(db: primary, standby: standby, workerName: workerName) { () throws(StoreError) in
+            try open(readURL ?? url)
+        }
     }
 
     public func claim(limit: Int, leaseSeconds: Double, excluding: [String] = []) throws(StoreError) -> [ClaimedDrain] {
@@ -75,6 +84,63 @@ public final class DeliveryStore {
             return try LogRows.batches(in: standby.result(of: SQL.Delivery.ReadNextBatchOnStandby(drain: drain, after: batch)))[drain.id]
         }
         return try LogRows.batches(in: db.result(of: SQL.Delivery.ReadNextBatch(drain: drain, after: batch)))[drain.id]
+    }
+
+    // MARK: prefetch: the batch after the read-ahead one, read on a connection of its own
+
+    /// The drain whose next batch is being read in the background, if any.
+    public var prefetchingDrain: String? { prefetch?.drainID }
+
+    /// Starts reading the batch after `batch` on the prefetch connection and returns at once:
+    /// the server reads it while the caller records and sends. One prefetch at a time.
+    public func startPrefetch(after batch: Batch, drain: ClaimedDrain) throws(StoreError) {
+        try startPrefetch(afterXact: batch.endXact, afterID: batch.endID, drain: drain)
+    }
+
+    private func startPrefetch(afterXact: String, afterID: Int64, drain: ClaimedDrain) throws(StoreError) {
+        guard prefetch == nil, !drain.filtering else { return }
+        let connection: StoreConnection
+        if let open = prefetchConnection {
+            connection = open
+        } else {
+            connection = try openPrefetchConnection()
+            prefetchConnection = connection
+        }
+        let after = Batch(body: [], lines: 0, endXact: afterXact, endID: afterID)
+        if standby != nil {
+            try connection.send(SQL.Delivery.ReadNextBatchOnStandby(drain: drain, after: after))
+        } else {
+            try connection.send(SQL.Delivery.ReadNextBatch(drain: drain, after: after))
+        }
+        prefetch = (drain.id, drain.leaseToken, afterXact, afterID)
+    }
+
+    /// The batch after `batch`, from the prefetch when it is this one (waiting for it to
+    /// finish); `nil` when there is no such prefetch. Any other prefetch is discarded. With
+    /// `continuing`, when the rows fill the sampling rate, the read of the batch after them
+    /// starts before they are encoded, so the server reads while this thread encodes; should
+    /// the encoder cut the batch shorter (the byte cap), that read no longer matches and is
+    /// discarded when it is taken.
+    public func takePrefetch(after batch: Batch, drain: ClaimedDrain, continuing: Bool) throws(StoreError) -> Batch?? {
+        guard let pending = prefetch else { return nil }
+        guard pending.drainID == drain.id, pending.leaseToken == drain.leaseToken, pending.afterXact == batch.endXact,
+              pending.afterID == batch.endID, let connection = prefetchConnection else {
+            discardPrefetch()
+            return nil
+        }
+        prefetch = nil
+        let result = try connection.finishPending()
+        if continuing, let last = try LogRows.lastPosition(in: result), result.rowCount >= drain.samplingRate {
+            try startPrefetch(afterXact: String(last.xact), afterID: last.id, drain: drain)
+        }
+        return .some(try LogRows.batches(in: result)[drain.id])
+    }
+
+    /// Waits out a prefetch nobody will use, so the connection is free again.
+    public func discardPrefetch() {
+        guard prefetch != nil else { return }
+        prefetch = nil
+        if let connection = prefetchConnection, connection.hasPending { _ = try? connection.finishPending() }
     }
 
     /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from

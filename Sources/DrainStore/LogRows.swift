@@ -4,6 +4,17 @@ internal import Postgres
 /// The rows of a batch read (`SQL.Delivery.batchColumns`), grouped by drain, put in stream
 /// order and handed to DrainCore's `BatchEncoder` in place.
 enum LogRows {
+    /// The last stream position in a one-drain read, before encoding (nil: no rows).
+    static func lastPosition(in result: PostgresResult) throws(StoreError) -> (xact: UInt64, id: Int64)? {
+        let (xactColumn, idColumn) = try mapped { (try result.column("xact_id"), try result.column("id")) }
+        var last: (xact: UInt64, id: Int64)?
+        for row in 0..<result.rowCount {
+            let position = (xact: result.unsigned(row, xactColumn), id: Int64(result.unsigned(row, idColumn)))
+            if last.map({ ($0.xact, $0.id) < (position.xact, position.id) }) ?? true { last = position }
+        }
+        return last
+    }
+
     static func batches(in result: PostgresResult) throws(StoreError) -> [String: Batch] {
         let (drainColumn, xactColumn, idColumn, fieldColumns) = try mapped {
             (try result.column("drain_id"), try result.column("xact_id"), try result.column("id"),

@@ -94,6 +94,16 @@ struct StoreConnection {
         try mapped { try connection.execute(script: sql) }
     }
 
+    func send<S: PostgresStatement>(_ statement: S) throws(StoreError) {
+        try mapped { try connection.send(statement) }
+    }
+
+    func finishPending() throws(StoreError) -> PostgresResult {
+        try mapped { try connection.finishPending() }
+    }
+
+    var hasPending: Bool { connection.hasPending }
+
     func transaction<T>(_ body: () throws -> T) throws(StoreError) -> T {
         try mapped { try connection.transaction(body) }
     }

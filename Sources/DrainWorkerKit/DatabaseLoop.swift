@@ -92,6 +92,7 @@ final class DatabaseLoop {
                                     : retry.lastTryFailed ? "database statements failing (see the log)" : nil)
             completions.wait(seconds: secondsUntilNextWork())
         }
+        store?.discardPrefetch()
         if let store { try? store.unregister() }
         sends.close()
     }
@@ -101,6 +102,7 @@ final class DatabaseLoop {
     private func cycle() {
         do {
             let db = try connectedStore()
+            discardStalePrefetch(db)
             if retry.isDown { try db.ping() }  // "restored" only once the database answers
             try recordOutcomes(db)
             if stoppingSince == nil && entries.count < config.concurrency && ContinuousClock.now >= nextClaimAt {
@@ -297,12 +299,32 @@ final class DatabaseLoop {
                                   attempt: attempt.attempt, timeout: config.deliveryTimeout), id: nextTransferID)
     }
 
-    /// Reads the batch after the one on the wire, so a 2xx chains straight into it.
+    /// Reads the batch after the one on the wire, so a 2xx chains straight into it: from the
+    /// prefetch when one was started for it, else now. Then, when that batch is full (more is
+    /// waiting), starts reading the one after it on the prefetch connection, so PostgreSQL
+    /// reads batch N+2 while this thread records N and sends N+1. The prefetched batch is used
+    /// only through `advance`, which checks the lease, the drain and its rate again.
     private func readAhead(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], let batch = entry.batch else { return }
-        let next = try db.readBatch(after: batch, drain: entry.drain)
+        let prefetchAllowed = !stop.isSet && entries.count <= Self.readAheadMaxInFlight
+        let next: Batch?
+        if let prefetched = try db.takePrefetch(after: batch, drain: entry.drain, continuing: prefetchAllowed) {
+            next = prefetched
+        } else {
+            next = try db.readBatch(after: batch, drain: entry.drain)
+        }
         entries[id]?.next = next
         entries[id]?.machine.readAheadFinished(lines: next?.lines)
+        if let next, next.lines >= entry.drain.samplingRate || next.cutByBytes, prefetchAllowed, db.prefetchingDrain == nil {
+            try db.startPrefetch(after: next, drain: entry.drain)
+        }
+    }
+
+    /// A prefetch whose drain no longer waits for it (the 2xx was recorded on its own, a
+    /// failure, the drain let go) is waited out, so the connection is free for the next one.
+    private func discardStalePrefetch(_ db: DeliveryStore) {
+        guard let id = db.prefetchingDrain else { return }
+        if stop.isSet || entries[id]?.next == nil { db.discardPrefetch() }
     }
 
     // MARK: - Outcomes

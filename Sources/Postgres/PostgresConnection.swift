@@ -74,6 +74,44 @@ public final class PostgresConnection {
         return result
     }
 
+    /// Whether a statement sent with `send` waits to be finished.
+    public private(set) var hasPending = false
+
+    /// Sends a typed statement without waiting for its rows, so the server works on it while
+    /// this thread does something else; `finishPending()` returns them. One at a time, and no
+    /// other statement on this connection until it is finished.
+    public func send<S: PostgresStatement>(_ statement: S) throws {
+        precondition(!hasPending, "one statement in flight at a time")
+        try ensureConnected()
+        let texts = statement.makeBindings().texts
+        let sent: Int32
+        if let name = S.preparedName, usesNamedStatements {
+            if !prepared.contains(name) {
+                _ = try check(PQprepare(handle, name, S.sql, 0, nil))
+                prepared.insert(name)
+            }
+            sent = withCStrings(texts) { PQsendQueryPrepared(handle, name, Int32($0.count), $0, nil, nil, 0) }
+        } else {
+            sent = withCStrings(texts) { PQsendQueryParams(handle, S.sql, Int32($0.count), nil, $0, nil, nil, 0) }
+        }
+        guard sent == 1 else { throw PostgresError.from(result: nil, connection: handle) }
+        hasPending = true
+        pendingName = String(describing: S.self)
+    }
+
+    private var pendingName = "query"
+
+    /// Waits for the statement `send` sent and returns its rows (or throws its error).
+    public func finishPending() throws -> PostgresResult {
+        precondition(hasPending, "nothing in flight")
+        hasPending = false
+        let first = PQgetResult(handle)
+        drainResults()  // the NULL that ends the statement (and anything unexpected)
+        let result = try check(first)
+        result.statementName = pendingName
+        return result
+    }
+
     /// A statement with a name is prepared once per session (a reconnect forgets them), so hot
     /// paths skip parsing and planning; without one, or behind a transaction pooler, it is sent
     /// unnamed (parse, bind and execute in one exchange).
