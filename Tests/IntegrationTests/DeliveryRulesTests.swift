@@ -39,6 +39,32 @@ final class DeliveryRulesTests: XCTestCase {
         XCTAssertTrue(posts.allSatisfy(\.signatureValid))
     }
 
+    /// Rows whose raw values fit the read's byte cut but whose JSON does not (control
+    /// characters escape to six bytes): the encoder cuts each batch shorter than the rows read,
+    /// so a prefetch started from the last row read no longer fits and is discarded. Every line
+    /// still goes once, in order, and every batch of several lines stays under the cap.
+    func testAPrefetchPastTheEncodersCutIsDiscarded() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("prefetch"))"
+        _ = try h.makeDrain(account: a, path: path, rate: 20)
+        let db = try h.connect()
+        // 60 rows of 60 KB raw (1.2 MB per 20 rows, under the read's cut), ~360 KB of JSON each.
+        try db.query("""
+            insert into logs (account_id, ts, message, level)
+            select $1, now(), lpad(g::text, 3, '0') || repeat(chr(1), 60000), 'info' from generate_series(1, 60) g
+            """, [a.id])
+        let expected = (1...60).map { String(format: "%03d", $0) + String(repeating: "\u{01}", count: 60000) }
+        let w = try WorkerProcess(h, name: unique("prefetch"))
+        defer { w.stop() }
+        try waitUntil(60, "all 60 lines") { h.received(path).flatMap(\.messages).count >= 60 }
+        usleep(300_000)
+        let posts = h.received(path)
+        XCTAssertEqual(posts.flatMap(\.messages), expected, "each line once, in order")
+        XCTAssertTrue(posts.allSatisfy { $0.body.count <= 4_194_304 && $0.headers["x-fal-delivery-attempt"] == "1" })
+        XCTAssertTrue(posts.allSatisfy { $0.lines.count < 20 }, "the byte cap, not the rate, ended every batch")
+        XCTAssertTrue(posts.allSatisfy(\.signatureValid))
+    }
+
     func testOversizeProducerRowsAreRefusedWith23514() throws {
         let a = try h.makeAccount()
         let db = try h.connect()
