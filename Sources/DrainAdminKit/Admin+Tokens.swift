@@ -65,8 +65,7 @@ extension Admin {
 
     /// The live session behind a cookie value, or nil (expired, signed out, token revoked).
     public func session(cookie: String) throws -> DashboardSession? {
-        guard cookie.utf8.count == 64, cookie.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-              let found = try store.session(hash: Credential.hash(cookie)) else { return nil }
+        guard Credential.isLowerHex(cookie.utf8, count: 64), let found = try store.session(hash: Credential.hash(cookie)) else { return nil }
         return DashboardSession(cookie: cookie, csrf: found.csrf, member: found.member)
     }
 

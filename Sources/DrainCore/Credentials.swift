@@ -10,6 +10,11 @@ public enum Credential {
     /// The SHA-256 of the text, as lowercase hex: what the database keeps.
     public static func hash(_ text: String) -> String { SHA256Digest.hex(text) }
 
+    /// Exactly `count` lowercase hex digits: the shape of every credential made here.
+    public static func isLowerHex(_ text: some Collection<UInt8>, count: Int) -> Bool {
+        text.count == count && text.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     /// Equal without the time taken saying where they differ.
     public static func matches(_ a: String, _ b: String) -> Bool { ConstantTime.equal(Array(a.utf8), Array(b.utf8)) }
 }
@@ -25,7 +30,7 @@ public enum SignInToken {
     public static func lookupKey(of token: String) -> String? {
         guard token.hasPrefix(prefix) else { return nil }
         let body = token.utf8.dropFirst(prefix.utf8.count)
-        guard body.count == 64, body.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
+        guard Credential.isLowerHex(body, count: 64) else { return nil }
         return String(decoding: body.prefix(12), as: UTF8.self)
     }
 }

@@ -24,7 +24,7 @@ struct API: Sendable {
         api.post("drains") { request, _ in
             await handle(request, writes: true) { member, body in
                 let fields = try JSONObjectBody(body, allowed: ["name", "url", "secret", "generate_secret", "sampling_rate", "skip_test", "disabled"])
-                let secret = try Self.secretSource(fields, required: true)!
+                let secret = try Self.secretSource(fields)
                 let create = CreateRequest(
                     account: member.account, actor: member.email, name: try fields.requiredString("name"),
                     url: try fields.requiredString("url"), secret: secret,
@@ -52,7 +52,7 @@ struct API: Sendable {
                     throw APIError.invalid("body: nothing to change: give name, url, sampling_rate or secret", field: nil)
                 }
                 let drain = try await pool.run { admin in
-                    try Self.change(id, by: member, admin) {
+                    try Self.changed(id, by: member, admin) {
                         _ = try $0.changeDrain(id: id, actor: member.email, change: change, secret: secret, skipTest: skipTest)
                     }
                 }
@@ -73,7 +73,7 @@ struct API: Sendable {
                 let id = try context.parameters.require("id")
                 let skipBacklog = try JSONObjectBody(body, allowed: ["skip_backlog"]).bool("skip_backlog") ?? false
                 return (.ok, try await pool.run { admin in
-                    try Self.change(id, by: member, admin) { try $0.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog) }
+                    try Self.changed(id, by: member, admin) { try $0.enableDrain(id: id, actor: member.email, skipBacklog: skipBacklog) }
                 }.json())
             }
         }
@@ -82,7 +82,7 @@ struct API: Sendable {
                 let id = try context.parameters.require("id")
                 _ = try JSONObjectBody(body, allowed: [])
                 return (.ok, try await pool.run { admin in
-                    try Self.change(id, by: member, admin) { try $0.disableDrain(id: id, actor: member.email) }
+                    try Self.changed(id, by: member, admin) { try $0.disableDrain(id: id, actor: member.email) }
                 }.json())
             }
         }
@@ -122,10 +122,7 @@ struct API: Sendable {
     }
 
     private func authenticate(_ request: Request) async throws -> SignedInMember {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            throw APIError.unauthorized
-        }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
         guard let member = try await pool.read({ try $0.authenticate(token: token) }) else { throw APIError.unauthorized }
         return member
     }
@@ -136,24 +133,33 @@ struct API: Sendable {
         return drain
     }
 
+    /// The token of an `Authorization: Bearer` header, if the request has one.
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Runs `body` on a drain of the member's account (404 for any other drain, before anything
-    /// is done) and returns the drain as it is afterwards (nil once deleted).
-    @discardableResult
-    static func change(_ id: String, by member: SignedInMember, _ admin: Admin, _ body: (Admin) throws -> Void) throws -> DrainStatus {
+    /// is done).
+    static func change(_ id: String, by member: SignedInMember, _ admin: Admin, _ body: (Admin) throws -> Void) throws {
+        _ = try owned(id, by: member, admin)
+        try body(admin)
+    }
+
+    /// `change`, then the drain as it is afterwards, for the answers that return it.
+    static func changed(_ id: String, by member: SignedInMember, _ admin: Admin, _ body: (Admin) throws -> Void) throws -> DrainStatus {
         let before = try owned(id, by: member, admin)
         try body(admin)
         return try admin.drain(id: id) ?? before
     }
 
-    static func secretSource(_ fields: JSONObjectBody, required: Bool) throws(APIError) -> SecretSource? {
+    static func secretSource(_ fields: JSONObjectBody) throws(APIError) -> SecretSource {
         let secret = try fields.string("secret")
         let generate = try fields.bool("generate_secret") ?? false
         switch (secret, generate) {
         case (let s?, false): return .given(s)
         case (nil, true): return .generate
-        case (nil, false):
-            if required { throw .invalid("secret: required: give \"secret\" or \"generate_secret\": true", field: "secret") }
-            return nil
+        case (nil, false): throw .invalid("secret: required: give \"secret\" or \"generate_secret\": true", field: "secret")
         case (_?, true): throw .invalid("secret: give \"secret\" or \"generate_secret\": true, not both", field: "secret")
         }
     }

@@ -270,8 +270,7 @@ struct Dashboard: Sendable {
     /// The signed-in member: from the session cookie, or from an `Authorization: Bearer` token
     /// (which browsers never attach on their own, so it needs no CSRF token).
     private func session(of request: Request) async throws -> DashboardSession? {
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        if let token = API.bearerToken(request) {
             return try await pool.read { try $0.authenticate(token: token) }.map(DashboardSession.bearer)
         }
         guard let cookie = request.cookies[Self.sessionCookie]?.value, !cookie.isEmpty else { return nil }
@@ -297,8 +296,8 @@ struct Dashboard: Sendable {
         switch e.code {
         case "invalid":
             let labels = ["name": "Name", "url": "Endpoint URL", "secret": "Secret", "sampling_rate": "Sampling rate"]
-            if let field = e.field, let label = labels[field],
-               let range = e.message.range(of: "\(field):") ?? e.message.range(of: "\(field.replacingOccurrences(of: "_", with: "-")):") {
+            // APIError.from has already spelt the field as the form does (`sampling_rate:`).
+            if let field = e.field, let label = labels[field], let range = e.message.range(of: "\(field):") {
                 return "\(label):" + e.message[range.upperBound...]
             }
             return e.message

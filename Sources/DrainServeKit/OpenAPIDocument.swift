@@ -95,7 +95,7 @@ enum OpenAPIDocument {
       "parameters": [{"$ref": "#/components/parameters/DrainID"}],
       "post": {
         "operationId": "enableDrain",
-        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"skip_backlog": {"type": ["boolean", "null"], "description": "Deliver only from the last 30 seconds and drop any pending batch"}}}}}},
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"skip_backlog": {"type": ["boolean", "null"], "description": "Deliver only from the last \#(Limits.recentWindowSeconds) seconds and drop any pending batch"}}}}}},
         "responses": {
           "200": {"description": "The enabled drain", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Drain"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},

@@ -1,4 +1,5 @@
 import DrainAdminKit
+import DrainCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -35,7 +36,7 @@ public enum DrainServer {
         // Fail fast, with the one-line error, when the database or the schema (007_tokens) is not
         // there, or this session may not look tokens up (not an operator session).
         let probe = Admin(environment: environment)
-        _ = try probe.authenticate(token: "ldt_" + String(repeating: "0", count: 64))
+        _ = try probe.authenticate(token: SignInToken.prefix + String(repeating: "0", count: 64))
         try probe.checkSecretKeys()
         if environment.secretKeysFile == nil {
             FileHandle.standardError.write(Data("drain-admin: note: no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): secrets saved through the dashboard and API are stored unencrypted\n".utf8))

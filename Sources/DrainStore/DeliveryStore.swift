@@ -77,13 +77,26 @@ public final class DeliveryStore {
     /// The batch after `batch` for a drain this worker still leases; nil when nothing is
     /// readable yet (or the lease was lost).
     public func readBatch(after batch: Batch, drain: ClaimedDrain) throws(StoreError) -> Batch? {
-        guard !drain.filtering else { return nil }
-        if let standby {
-            // The lease and the enabled state were checked when this batch's attempt began;
-            // `advance` re-checks both before the read-ahead batch is used.
-            return try LogRows.batches(in: standby.result(of: SQL.Delivery.ReadNextBatchOnStandby(drain: drain, after: batch)))[drain.id]
+        guard !drain.filtering,
+              let result = try readNext(on: standby ?? db, drain: drain, afterXact: batch.endXact, afterID: batch.endID,
+                                        waiting: true) else { return nil }
+        return try LogRows.batches(in: result)[drain.id]
+    }
+
+    /// Reads the batch after a position, on the standby's statement when there is one: waits
+    /// for the rows, or (`waiting: false`) only sends the statement and returns nil. The lease
+    /// and the enabled state were checked when the batch before began; `advance` re-checks
+    /// both before a batch read ahead is used.
+    private func readNext(on connection: StoreConnection, drain: ClaimedDrain, afterXact: String, afterID: Int64,
+                          waiting: Bool) throws(StoreError) -> PostgresResult? {
+        if standby != nil {
+            let statement = SQL.Delivery.ReadNextBatchOnStandby(drain: drain, afterXact: afterXact, afterID: afterID)
+            guard waiting else { try connection.send(statement); return nil }
+            return try connection.result(of: statement)
         }
-        return try LogRows.batches(in: db.result(of: SQL.Delivery.ReadNextBatch(drain: drain, after: batch)))[drain.id]
+        let statement = SQL.Delivery.ReadNextBatch(drain: drain, afterXact: afterXact, afterID: afterID)
+        guard waiting else { try connection.send(statement); return nil }
+        return try connection.result(of: statement)
     }
 
     // MARK: prefetch: the batch after the read-ahead one, read on a connection of its own
@@ -92,9 +105,10 @@ public final class DeliveryStore {
     public var prefetchingDrain: String? { prefetch?.drainID }
 
     /// Starts reading the batch after `batch` on the prefetch connection and returns at once:
-    /// the server reads it while the caller records and sends. One prefetch at a time.
-    public func startPrefetch(after batch: Batch, drain: ClaimedDrain) throws(StoreError) {
-        try startPrefetch(afterXact: batch.endXact, afterID: batch.endID, drain: drain)
+    /// the server reads it while the caller records and sends. One prefetch at a time; a
+    /// failure to start one only means the batch is read when it is needed.
+    public func startPrefetch(after batch: Batch, drain: ClaimedDrain) {
+        try? startPrefetch(afterXact: batch.endXact, afterID: batch.endID, drain: drain)
     }
 
     private func startPrefetch(afterXact: String, afterID: Int64, drain: ClaimedDrain) throws(StoreError) {
@@ -106,34 +120,32 @@ public final class DeliveryStore {
             connection = try openPrefetchConnection()
             prefetchConnection = connection
         }
-        let after = Batch(body: [], lines: 0, endXact: afterXact, endID: afterID)
-        if standby != nil {
-            try connection.send(SQL.Delivery.ReadNextBatchOnStandby(drain: drain, after: after))
-        } else {
-            try connection.send(SQL.Delivery.ReadNextBatch(drain: drain, after: after))
-        }
+        _ = try readNext(on: connection, drain: drain, afterXact: afterXact, afterID: afterID, waiting: false)
         prefetch = (drain.id, drain.leaseToken, afterXact, afterID)
     }
 
     /// The batch after `batch`, from the prefetch when it is this one (waiting for it to
-    /// finish); `nil` when there is no such prefetch. Any other prefetch is discarded. With
+    /// finish); `nil` when there is none for this drain (another drain's goes on) or the
+    /// prefetch failed: the caller then reads now, which reports a real database problem. A
+    /// prefetch of this drain from another position or lease is discarded. With
     /// `continuing`, when the rows fill the sampling rate, the read of the batch after them
     /// starts before they are encoded, so the server reads while this thread encodes; should
     /// the encoder cut the batch shorter (the byte cap), that read no longer matches and is
     /// discarded when it is taken.
-    public func takePrefetch(after batch: Batch, drain: ClaimedDrain, continuing: Bool) throws(StoreError) -> Batch?? {
-        guard let pending = prefetch else { return nil }
-        guard pending.drainID == drain.id, pending.leaseToken == drain.leaseToken, pending.afterXact == batch.endXact,
-              pending.afterID == batch.endID, let connection = prefetchConnection else {
+    public func takePrefetch(after batch: Batch, drain: ClaimedDrain, continuing: Bool) -> Batch?? {
+        guard let pending = prefetch, pending.drainID == drain.id else { return nil }
+        guard pending.leaseToken == drain.leaseToken, pending.afterXact == batch.endXact, pending.afterID == batch.endID,
+              let connection = prefetchConnection else {
             discardPrefetch()
             return nil
         }
         prefetch = nil
-        let result = try connection.finishPending()
-        if continuing, let last = try LogRows.lastPosition(in: result), result.rowCount >= drain.samplingRate {
-            try startPrefetch(afterXact: String(last.xact), afterID: last.id, drain: drain)
+        guard let result = try? connection.finishPending() else { return nil }
+        if continuing, let last = try? LogRows.lastPosition(in: result), result.rowCount >= drain.samplingRate {
+            try? startPrefetch(afterXact: String(last.xact), afterID: last.id, drain: drain)
         }
-        return .some(try LogRows.batches(in: result)[drain.id])
+        guard let batches = try? LogRows.batches(in: result) else { return nil }
+        return .some(batches[drain.id])
     }
 
     /// Waits out a prefetch nobody will use, so the connection is free again.

@@ -54,6 +54,8 @@ final class DatabaseLoop {
     /// Reading ahead pays when a few drains carry a backlog; with many in flight the database
     /// and the wire are busy anyway, and each read-ahead batch is memory held twice.
     static let readAheadMaxInFlight = 4
+    private var readAheadAllowed: Bool { entries.count <= Self.readAheadMaxInFlight }
+
     /// After SIGTERM, how long outcomes may wait for an unreachable database before the worker
     /// exits anyway (their leases expire and the same batches are resent, byte-identical).
     static let stopGrace: Duration = .seconds(10)
@@ -243,7 +245,7 @@ final class DatabaseLoop {
             if !begins.isEmpty {
                 let items = begins.compactMap { id in entries[id].flatMap { e in e.batch.map { (drain: e.drain, batch: $0) } } }
                 let started = try db.beginAttempts(items)
-                let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
+                let readAheadAllowed = self.readAheadAllowed
                 for id in begins {
                     let attempt = started[id]
                     if attempt == nil { metrics.leasesLost.increment() }  // lease lost, or disabled or deleted since the claim
@@ -306,17 +308,17 @@ final class DatabaseLoop {
     /// only through `advance`, which checks the lease, the drain and its rate again.
     private func readAhead(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], let batch = entry.batch else { return }
-        let prefetchAllowed = !stop.isSet && entries.count <= Self.readAheadMaxInFlight
+        let prefetchAllowed = !stop.isSet && readAheadAllowed
         let next: Batch?
-        if let prefetched = try db.takePrefetch(after: batch, drain: entry.drain, continuing: prefetchAllowed) {
+        if let prefetched = db.takePrefetch(after: batch, drain: entry.drain, continuing: prefetchAllowed) {
             next = prefetched
         } else {
             next = try db.readBatch(after: batch, drain: entry.drain)
         }
         entries[id]?.next = next
         entries[id]?.machine.readAheadFinished(lines: next?.lines)
-        if let next, next.lines >= entry.drain.samplingRate || next.cutByBytes, prefetchAllowed, db.prefetchingDrain == nil {
-            try db.startPrefetch(after: next, drain: entry.drain)
+        if let next, next.lines >= entry.drain.samplingRate || next.cutByBytes, prefetchAllowed {
+            db.startPrefetch(after: next, drain: entry.drain)
         }
     }
 
@@ -344,9 +346,9 @@ final class DatabaseLoop {
     /// than retried forever. Plain 2xx records at the head of the queue go as one statement.
     private func recordOutcomes(_ db: DeliveryStore) throws {
         while !outcomes.isEmpty {
-            let group = takeLeadingSuccessRecords()
+            let group = takeLeadingSuccesses()
             if !group.isEmpty {
-                try recordSuccesses(group, db)
+                try record(group, db)
                 continue
             }
             guard !outcomes.isEmpty else { return }
@@ -356,16 +358,24 @@ final class DatabaseLoop {
                 if case .advancing = entry.machine.state {
                     try advance(id, db)
                 } else {
-                    try record(id, db)
+                    try recordFailure(id, db)
                 }
             } catch let error as StoreError where error.isTransient {
                 _ = update(id) { $0.machine.databaseUnavailable() }
                 entries[id]?.next = nil
-                outcomes.insert(id, at: 0)
+                // Only an outcome still unwritten waits: after an advance was written, the failed
+                // statement was the read ahead, and the next batch's own outcome comes later.
+                if entries[id]?.machine.outcome != nil { outcomes.insert(id, at: 0) }
                 throw error
             } catch let error as StoreError {
-                logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
-                entries.removeValue(forKey: id)
+                if entries[id]?.machine.outcome != nil {
+                    logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
+                    entries.removeValue(forKey: id)
+                } else {
+                    // The advance was written and its batch is on the wire; only the read ahead failed.
+                    logger.error("could not read the next batch ahead", metadata: ["drain": "\(id)", "error": "\(error)"])
+                    entries[id]?.next = nil
+                }
             }
         }
     }
@@ -375,27 +385,29 @@ final class DatabaseLoop {
 
     /// Takes the plain 2xx records (not advances, not failures) at the head of the queue, up to
     /// `recordsPerStatement`, dropping stale ids met on the way.
-    private func takeLeadingSuccessRecords() -> [String] {
-        var ids: [String] = []
-        while let id = outcomes.first, ids.count < Self.recordsPerStatement {
-            guard let entry = entries[id], let outcome = entry.machine.outcome else {
-                outcomes.removeFirst()
+    private func takeLeadingSuccesses() -> [DeliveryStore.Success] {
+        var successes: [DeliveryStore.Success] = []
+        var taken = Set<String>()
+        while let id = outcomes.first, successes.count < Self.recordsPerStatement {
+            guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome, !taken.contains(id) else {
+                outcomes.removeFirst()  // written already, or queued twice
                 continue
             }
-            if case .advancing = entry.machine.state { break }
-            guard outcome.result.isSuccess, entry.batch != nil, entry.attempt != nil else { break }
-            ids.append(outcomes.removeFirst())
+            guard case .recording = entry.machine.state, case .success(let status, let seconds) = result,
+                  let batch = entry.batch, let attempt = entry.attempt else { break }
+            outcomes.removeFirst()
+            taken.insert(id)
+            successes.append(DeliveryStore.Success(drain: entry.drain, batch: batch, attempt: attempt, status: status,
+                                                   seconds: seconds, dueInSeconds: dueNow ? 0 : config.interval))
         }
-        return ids
+        return successes
     }
 
-    private func recordSuccesses(_ ids: [String], _ db: DeliveryStore) throws {
-        let successes = ids.compactMap { id -> DeliveryStore.Success? in
-            guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome,
-                  case .success(let status, let seconds) = result, let batch = entry.batch, let attempt = entry.attempt else { return nil }
-            return DeliveryStore.Success(drain: entry.drain, batch: batch, attempt: attempt, status: status, seconds: seconds,
-                                         dueInSeconds: dueNow ? 0 : config.interval)
-        }
+    /// Writes 2xx outcomes in one statement. A transient error puts them all back at the head of
+    /// the queue; another refusal is retried one drain at a time, so one refused drain does not
+    /// cost the others a resend.
+    private func record(_ successes: [DeliveryStore.Success], _ db: DeliveryStore) throws {
+        let ids = successes.map(\.drain.id)
         let kept: Set<String>
         do {
             kept = try db.recordSuccesses(successes)
@@ -408,9 +420,18 @@ final class DatabaseLoop {
                 outcomes.insert(contentsOf: ids, at: 0)
                 throw error
             }
-            for id in ids {
-                logger.error("could not record an outcome; dropped", metadata: ["drain": "\(id)", "error": "\(error)"])
-                entries.removeValue(forKey: id)
+            guard successes.count > 1 else {
+                logger.error("could not record an outcome; dropped", metadata: ["drain": "\(ids[0])", "error": "\(error)"])
+                entries.removeValue(forKey: ids[0])
+                return
+            }
+            for (i, success) in successes.enumerated() {
+                do {
+                    try record([success], db)
+                } catch {
+                    outcomes.insert(contentsOf: ids[(i + 1)...], at: 1)  // behind the one put back
+                    throw error
+                }
             }
             return
         }
@@ -440,7 +461,7 @@ final class DatabaseLoop {
             entries[id]?.next = nil
             entries[id]?.drain.consecutiveFailures = 0
         }
-        let readAheadAllowed = entries.count <= Self.readAheadMaxInFlight
+        let readAheadAllowed = self.readAheadAllowed
         let actions = update(id) {
             $0.machine.advanced(nextLines: next.lines, nextCutByBytes: next.cutByBytes, attempt: started?.attempt,
                                 readAheadAllowed: readAheadAllowed)
@@ -449,33 +470,21 @@ final class DatabaseLoop {
         try perform(actions.map { (id, $0) }, db)
     }
 
-    private func record(_ id: String, _ db: DeliveryStore) throws {
-        guard let entry = entries[id], let (result, dueNow) = entry.machine.outcome,
+    /// Writes a failed attempt (2xx outcomes go in groups, `takeLeadingSuccesses`).
+    private func recordFailure(_ id: String, _ db: DeliveryStore) throws {
+        guard let entry = entries[id], case .failure(let status, let error, let delay, let seconds)? = entry.machine.outcome?.result,
               let batch = entry.batch, let attempt = entry.attempt else { return }
-        let kept: Bool
-        switch result {
-        case .success(let status, let seconds):
-            kept = try db.recordSuccesses([DeliveryStore.Success(
-                drain: entry.drain, batch: batch, attempt: attempt, status: status, seconds: seconds,
-                dueInSeconds: dueNow ? 0 : config.interval)]).contains(id)
-        case .failure(let status, let error, let delay, let seconds):
-            kept = try db.recordFailure(status: status, error: error, retryInSeconds: delay, seconds: seconds,
+        let kept = try db.recordFailure(status: status, error: error, retryInSeconds: delay, seconds: seconds,
                                         drain: entry.drain, batch: batch, attempt: attempt)
-        }
         nextClaimAt = .now
-        if !kept {
+        if kept {
+            metrics.recorded(success: false, lines: batch.lines, bytes: batch.bytes, seconds: seconds)
+            logger.warning("delivery failed", metadata: [
+                "drain": "\(id)", "attempt": "\(attempt.attempt)",
+                "failures": "\(entry.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
+        } else {
             metrics.leasesLost.increment()
             logger.warning("lease lost; result discarded", metadata: ["drain": "\(id)"])
-        } else {
-            switch result {
-            case .success(_, let seconds):
-                countSuccess(entry, seconds: seconds)
-            case .failure(_, let error, let delay, let seconds):
-                metrics.recorded(success: false, lines: batch.lines, bytes: batch.bytes, seconds: seconds)
-                logger.warning("delivery failed", metadata: [
-                    "drain": "\(id)", "attempt": "\(attempt.attempt)",
-                    "failures": "\(entry.drain.consecutiveFailures + 1)", "retry_in": "\(delay)", "error": "\(error)"])
-            }
         }
         _ = update(id) { $0.machine.recorded() }
         entries.removeValue(forKey: id)

@@ -86,10 +86,7 @@ public final class PostgresConnection {
         let texts = statement.makeBindings().texts
         let sent: Int32
         if let name = S.preparedName, usesNamedStatements {
-            if !prepared.contains(name) {
-                _ = try check(PQprepare(handle, name, S.sql, 0, nil))
-                prepared.insert(name)
-            }
+            try prepareIfNeeded(name, S.sql)
             sent = withCStrings(texts) { PQsendQueryPrepared(handle, name, Int32($0.count), $0, nil, nil, 0) }
         } else {
             sent = withCStrings(texts) { PQsendQueryParams(handle, S.sql, Int32($0.count), nil, $0, nil, nil, 0) }
@@ -115,6 +112,12 @@ public final class PostgresConnection {
     /// A statement with a name is prepared once per session (a reconnect forgets them), so hot
     /// paths skip parsing and planning; without one, or behind a transaction pooler, it is sent
     /// unnamed (parse, bind and execute in one exchange).
+    private func prepareIfNeeded(_ name: String, _ sql: String) throws {
+        guard !prepared.contains(name) else { return }
+        _ = try check(PQprepare(handle, name, sql, 0, nil))
+        prepared.insert(name)
+    }
+
     private func run(sql: String, preparedName: String?, texts: [String?]) throws -> PostgresResult {
         try ensureConnected()
         guard let name = preparedName, usesNamedStatements else {
@@ -123,10 +126,7 @@ public final class PostgresConnection {
             }
             return try check(result)
         }
-        if !prepared.contains(name) {
-            _ = try check(PQprepare(handle, name, sql, 0, nil))
-            prepared.insert(name)
-        }
+        try prepareIfNeeded(name, sql)
         let result = withCStrings(texts) { pointers in
             PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }

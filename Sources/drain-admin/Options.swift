@@ -50,9 +50,7 @@ extension Role: ExpressibleByArgument {}
 struct DrainID: CustomStringConvertible {
     let value: String
     init(parsing text: String) throws {
-        guard UUID(uuidString: text) != nil else {
-            throw ValidationError("drain: \(JSONString.encode(text)) is not a drain id (a UUID)")
-        }
+        try Admin.checkDrainID(text)
         value = text
     }
     var description: String { value }

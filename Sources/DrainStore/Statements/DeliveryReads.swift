@@ -97,10 +97,12 @@ extension SQL.Delivery {
             cross join lateral (\(stream(after: "(v.after_xact, v.after_id)", pendingEnd: false))) b
             """
         var drain: ClaimedDrain
-        var after: Batch
+        /// The stream position the batch starts after: the end of the batch before it.
+        var afterXact: String
+        var afterID: Int64
         func makeBindings() -> PostgresBindings {
             PostgresBindings(PostgresArray([drain.id]), PostgresArray([drain.leaseToken]),
-                             PostgresArray([after.endXact]), PostgresArray([after.endID]))
+                             PostgresArray([afterXact]), PostgresArray([afterID]))
         }
     }
 
@@ -194,10 +196,11 @@ extension SQL.Delivery {
             cross join lateral (\(stream(after: "(d.after_xact, d.after_id)", pendingEnd: false))) b
             """
         var drain: ClaimedDrain
-        var after: Batch
+        var afterXact: String
+        var afterID: Int64
         func makeBindings() -> PostgresBindings {
-            PostgresBindings(PostgresArray([drain.id]), PostgresArray([drain.accountID]), PostgresArray([after.endXact]),
-                             PostgresArray([after.endID]), PostgresArray([drain.samplingRate]))
+            PostgresBindings(PostgresArray([drain.id]), PostgresArray([drain.accountID]), PostgresArray([afterXact]),
+                             PostgresArray([afterID]), PostgresArray([drain.samplingRate]))
         }
     }
 }

@@ -6,7 +6,7 @@ internal import Postgres
 /// body here, and a typed statement that calls it. Arguments are named (`p_...`) in the body
 /// and bound by name in the call, so nothing is counted by position.
 extension SQL.Delivery {
-    /// What a 2xx does to the pending batch (recordSuccess and advance): the cursor moves to
+    /// What a 2xx does to the pending batch (RecordSuccesses and Advance): the cursor moves to
     /// its end, the new-drain filter goes once the cursor passes its snapshot, the counter
     /// resets.
     private static let batchDelivered = """
@@ -20,6 +20,8 @@ extension SQL.Delivery {
     /// delivery_attempts is a ring of `Limits.attemptHistorySlots` slots per drain: a new
     /// attempt overwrites its slot.
     private static let historySlot = "(attempt_seq % \(Limits.attemptHistorySlots))::int"
+    private static let historyInsert =
+        "insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)"
     private static let historySlotOverwrite = """
         on conflict (drain_id, slot) do update set delivery_id = excluded.delivery_id, attempt = excluded.attempt,
             lines = excluded.lines, bytes = excluded.bytes, status = excluded.status, error = excluded.error,
@@ -192,7 +194,7 @@ extension SQL.Delivery {
                   and (d.batch_end_xact, d.batch_end_id) < (p_next_end_xact, p_next_end_id)
                 returning d.id, d.attempt_seq, d.batch_delivery_id, d.url, d.secret, d.config_version
             ), history as (
-                insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
+                \(historyInsert)
                 select id, \(historySlot), p_delivery_id, p_attempt, p_lines, p_bytes, p_status, null, p_duration_ms, p_worker, now() from upd
                 \(historySlotOverwrite)
             )
@@ -294,7 +296,7 @@ extension SQL.Delivery {
                 from v where d.id = v.drain_id and d.lease_token = v.lease_token and d.batch_delivery_id = v.delivery_id
                 returning d.id, d.attempt_seq, v.delivery_id, v.attempt, v.lines, v.bytes, v.status, v.duration_ms
             )
-            insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
+            \(historyInsert)
             select id, \(historySlot), delivery_id, attempt, lines, bytes, status, null, duration_ms, p_worker, now() from upd
             \(historySlotOverwrite)
             returning drain_id
@@ -350,7 +352,7 @@ extension SQL.Delivery {
                 returning d.id, d.account_id, d.attempt_seq, d.enabled, d.consecutive_failures,
                           cur.counts and cur.last_straw as auto_disabled, logdrain_drain_audit_view(d) as view
             ), history as (
-                insert into delivery_attempts (drain_id, slot, delivery_id, attempt, lines, bytes, status, error, duration_ms, worker, at)
+                \(historyInsert)
                 select id, \(historySlot), p_delivery_id, p_attempt, p_lines, p_bytes, p_status, p_error, p_duration_ms, p_worker, now() from upd
                 \(historySlotOverwrite)
             ), audit as (
