@@ -24,6 +24,7 @@ import uuid
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -121,6 +122,18 @@ class Page:
         f.clear()
         f.send_keys(value)
 
+    @staticmethod
+    def gone(element):
+        """True once `element` has left the document. While the old page is being replaced,
+        Chromium may answer the check with an inspector error rather than a stale-element
+        error ("Node with given id does not belong to the document"): both mean it is gone."""
+        try:
+            return expected_conditions.staleness_of(element)(None)
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+
     def press(self, text, row=None):
         """A button or link by its visible text (within a drain's table row, if given)."""
         scope = self.d.find_element(By.ID, f"drain-{row}") if row else self.d
@@ -129,7 +142,7 @@ class Page:
                 page = self.d.find_element(By.TAG_NAME, "html")
                 el.click()
                 # Every control here loads a new page (no script): wait until it has.
-                WebDriverWait(self.d, 30).until(expected_conditions.staleness_of(page))
+                WebDriverWait(self.d, 30).until(lambda _: self.gone(page))
                 return
         raise AssertionError(f"no control {text!r} on {self.d.current_url}")
 
