@@ -12,7 +12,8 @@ public final class DeliveryStore {
     private let openPrefetchConnection: () throws(StoreError) -> StoreConnection
     private var prefetchConnection: StoreConnection?
     /// The read in flight on the prefetch connection: whose batch, and after which position.
-    private var prefetch: (drainID: String, leaseToken: Int64, afterXact: String, afterID: Int64)?
+    /// (`expectedBytes`: the batch before's body, which sizes the next one's buffer.)
+    private var prefetch: (drainID: String, leaseToken: Int64, afterXact: String, afterID: Int64, expectedBytes: Int)?
 
     private init(db: StoreConnection, standby: StoreConnection?, workerName: String,
                  openPrefetchConnection: @escaping () throws(StoreError) -> StoreConnection) {
@@ -77,26 +78,25 @@ public final class DeliveryStore {
     /// The batch after `batch` for a drain this worker still leases; nil when nothing is
     /// readable yet (or the lease was lost).
     public func readBatch(after batch: Batch, drain: ClaimedDrain) throws(StoreError) -> Batch? {
-        guard !drain.filtering,
-              let result = try readNext(on: standby ?? db, drain: drain, afterXact: batch.endXact, afterID: batch.endID,
-                                        waiting: true) else { return nil }
-        return try LogRows.batches(in: result)[drain.id]
+        guard !drain.filtering else { return nil }
+        let connection = standby ?? db
+        try sendReadNext(on: connection, drain: drain, afterXact: batch.endXact, afterID: batch.endID)
+        return try LogRows.stream(on: connection, expectedBytes: batch.bytes)
     }
 
-    /// Reads the batch after a position, on the standby's statement when there is one: waits
-    /// for the rows, or (`waiting: false`) only sends the statement and returns nil. The lease
-    /// and the enabled state were checked when the batch before began; `advance` re-checks
-    /// both before a batch read ahead is used.
-    private func readNext(on connection: StoreConnection, drain: ClaimedDrain, afterXact: String, afterID: Int64,
-                          waiting: Bool) throws(StoreError) -> PostgresResult? {
+    /// Sends the read of the batch after a position (on the standby's statement when there is
+    /// one), row by row: `LogRows.stream` takes its rows. The lease and the enabled state were
+    /// checked when the batch before began; `advance` re-checks both before a batch read ahead
+    /// is used.
+    private func sendReadNext(on connection: StoreConnection, drain: ClaimedDrain, afterXact: String,
+                              afterID: Int64) throws(StoreError) {
         if standby != nil {
-            let statement = SQL.Delivery.ReadNextBatchOnStandby(drain: drain, afterXact: afterXact, afterID: afterID)
-            guard waiting else { try connection.send(statement); return nil }
-            return try connection.result(of: statement)
+            try connection.send(SQL.Delivery.ReadNextBatchOnStandby(drain: drain, afterXact: afterXact, afterID: afterID),
+                                rowByRow: true)
+        } else {
+            try connection.send(SQL.Delivery.ReadNextBatch(drain: drain, afterXact: afterXact, afterID: afterID),
+                                rowByRow: true)
         }
-        let statement = SQL.Delivery.ReadNextBatch(drain: drain, afterXact: afterXact, afterID: afterID)
-        guard waiting else { try connection.send(statement); return nil }
-        return try connection.result(of: statement)
     }
 
     // MARK: prefetch: the batch after the read-ahead one, read on a connection of its own
@@ -108,31 +108,27 @@ public final class DeliveryStore {
     /// the server reads it while the caller records and sends. One prefetch at a time; a
     /// failure to start one only means the batch is read when it is needed.
     public func startPrefetch(after batch: Batch, drain: ClaimedDrain) {
-        try? startPrefetch(afterXact: batch.endXact, afterID: batch.endID, drain: drain)
-    }
-
-    private func startPrefetch(afterXact: String, afterID: Int64, drain: ClaimedDrain) throws(StoreError) {
         guard prefetch == nil, !drain.filtering else { return }
-        let connection: StoreConnection
-        if let open = prefetchConnection {
-            connection = open
-        } else {
-            connection = try openPrefetchConnection()
-            prefetchConnection = connection
+        do {
+            let connection: StoreConnection
+            if let open = prefetchConnection {
+                connection = open
+            } else {
+                connection = try openPrefetchConnection()
+                prefetchConnection = connection
+            }
+            try sendReadNext(on: connection, drain: drain, afterXact: batch.endXact, afterID: batch.endID)
+            prefetch = (drain.id, drain.leaseToken, batch.endXact, batch.endID, batch.bytes)
+        } catch {
+            // Best-effort: the batch is read when it is needed.
         }
-        _ = try readNext(on: connection, drain: drain, afterXact: afterXact, afterID: afterID, waiting: false)
-        prefetch = (drain.id, drain.leaseToken, afterXact, afterID)
     }
 
-    /// The batch after `batch`, from the prefetch when it is this one (waiting for it to
-    /// finish); `nil` when there is none for this drain (another drain's goes on) or the
+    /// The batch after `batch`, from the prefetch when it is this one (taking its rows as they
+    /// arrive); `nil` when there is none for this drain (another drain's goes on) or the
     /// prefetch failed: the caller then reads now, which reports a real database problem. A
-    /// prefetch of this drain from another position or lease is discarded. With
-    /// `continuing`, when the rows fill the sampling rate, the read of the batch after them
-    /// starts before they are encoded, so the server reads while this thread encodes; should
-    /// the encoder cut the batch shorter (the byte cap), that read no longer matches and is
-    /// discarded when it is taken.
-    public func takePrefetch(after batch: Batch, drain: ClaimedDrain, continuing: Bool) -> Batch?? {
+    /// prefetch of this drain from another position or lease is discarded.
+    public func takePrefetch(after batch: Batch, drain: ClaimedDrain) -> Batch?? {
         guard let pending = prefetch, pending.drainID == drain.id else { return nil }
         guard pending.leaseToken == drain.leaseToken, pending.afterXact == batch.endXact, pending.afterID == batch.endID,
               let connection = prefetchConnection else {
@@ -140,19 +136,21 @@ public final class DeliveryStore {
             return nil
         }
         prefetch = nil
-        guard let result = try? connection.finishPending() else { return nil }
-        if continuing, let last = try? LogRows.lastPosition(in: result), result.rowCount >= drain.samplingRate {
-            try? startPrefetch(afterXact: String(last.xact), afterID: last.id, drain: drain)
-        }
-        guard let batches = try? LogRows.batches(in: result) else { return nil }
-        return .some(batches[drain.id])
+        guard let next = try? LogRows.stream(on: connection, expectedBytes: pending.expectedBytes) else { return nil }
+        return .some(next)
     }
 
-    /// Waits out a prefetch nobody will use, so the connection is free again.
+    /// Ends a prefetch nobody will use, so the connection is free again: its rows are read and
+    /// dropped, and past a batch's worth of bytes the rest is cancelled.
     public func discardPrefetch() {
         guard prefetch != nil else { return }
         prefetch = nil
-        if let connection = prefetchConnection, connection.hasPending { _ = try? connection.finishPending() }
+        guard let connection = prefetchConnection, connection.hasPending else { return }
+        var bytes = 0
+        try? connection.streamPending { row in
+            bytes += row.byteCount
+            return bytes <= Limits.maxBatchBytes
+        }
     }
 
     /// Fixes each batch's end (first attempt only) and counts the attempt; a drain missing from

@@ -4,15 +4,40 @@ internal import Postgres
 /// The rows of a batch read (`SQL.Delivery.batchColumns`), grouped by drain, put in stream
 /// order and handed to DrainCore's `BatchEncoder` in place.
 enum LogRows {
-    /// The last stream position in a one-drain read, before encoding (nil: no rows).
-    static func lastPosition(in result: PostgresResult) throws(StoreError) -> (xact: UInt64, id: Int64)? {
-        let (xactColumn, idColumn) = try mapped { (try result.column("xact_id"), try result.column("id")) }
+    /// Encodes one drain's rows as they stream in (`ReadNextBatch`, sent row by row): the
+    /// statement orders them, the encoder applies the byte cap, and the first line past it
+    /// cancels the rest, so no more than one batch is ever held. `expectedBytes` sizes the
+    /// body's buffer (the drain's batch before is a good guess). Nil when there are no rows.
+    static func stream(on connection: StoreConnection, expectedBytes: Int) throws(StoreError) -> Batch? {
+        var encoder = BatchEncoder(expectedBytes: expectedBytes)
+        var columns: (xact: Int, id: Int, fields: [Int])?
         var last: (xact: UInt64, id: Int64)?
-        for row in 0..<result.rowCount {
-            let position = (xact: result.unsigned(row, xactColumn), id: Int64(result.unsigned(row, idColumn)))
-            if last.map({ ($0.xact, $0.id) < (position.xact, position.id) }) ?? true { last = position }
+        try connection.streamPending { row in
+            let (xactColumn, idColumn, fieldColumns) = try columns ?? Self.columns(of: row)
+            columns = (xactColumn, idColumn, fieldColumns)
+            let position = (xact: row.unsigned(xactColumn), id: Int64(row.unsigned(idColumn)))
+            // The statement's ORDER BY is the stream order; a row out of it is a bug, not data.
+            if let last, !((last.xact, last.id) < (position.xact, position.id)) {
+                throw PostgresDecodingError(statement: "ReadNextBatch", column: "xact_id, id", expected: "rows in stream order",
+                                            found: "\(position) after \(last)", missingColumn: false)
+            }
+            last = position
+            return encoder.appendLine(xact: position.xact, id: position.id) { field, emit in
+                row.withBytes(fieldColumns[field.rawValue], emit)
+            }
         }
-        return last
+        return encoder.finish()
+    }
+
+    private static func columns(of row: PostgresStreamedRow) throws -> (xact: Int, id: Int, fields: [Int]) {
+        func column(_ name: String) throws -> Int {
+            guard let index = row.column(name) else {
+                throw PostgresDecodingError(statement: "ReadNextBatch", column: name, expected: "a column", found: nil,
+                                            missingColumn: true)
+            }
+            return index
+        }
+        return (try column("xact_id"), try column("id"), try LogField.allCases.map { try column($0.key) })
     }
 
     static func batches(in result: PostgresResult) throws(StoreError) -> [String: Batch] {

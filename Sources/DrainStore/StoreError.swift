@@ -94,8 +94,12 @@ struct StoreConnection {
         try mapped { try connection.execute(script: sql) }
     }
 
-    func send<S: PostgresStatement>(_ statement: S) throws(StoreError) {
-        try mapped { try connection.send(statement) }
+    func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false) throws(StoreError) {
+        try mapped { try connection.send(statement, rowByRow: rowByRow) }
+    }
+
+    func streamPending(_ row: (PostgresStreamedRow) throws -> Bool) throws(StoreError) {
+        try mapped { try connection.streamPending(row) }
     }
 
     func finishPending() throws(StoreError) -> PostgresResult {

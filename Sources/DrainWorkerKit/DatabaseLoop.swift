@@ -310,7 +310,7 @@ final class DatabaseLoop {
         guard let entry = entries[id], let batch = entry.batch else { return }
         let prefetchAllowed = !stop.isSet && readAheadAllowed
         let next: Batch?
-        if let prefetched = db.takePrefetch(after: batch, drain: entry.drain, continuing: prefetchAllowed) {
+        if let prefetched = db.takePrefetch(after: batch, drain: entry.drain) {
             next = prefetched
         } else {
             next = try db.readBatch(after: batch, drain: entry.drain)

@@ -80,7 +80,9 @@ public final class PostgresConnection {
     /// Sends a typed statement without waiting for its rows, so the server works on it while
     /// this thread does something else; `finishPending()` returns them. One at a time, and no
     /// other statement on this connection until it is finished.
-    public func send<S: PostgresStatement>(_ statement: S) throws {
+    /// With `rowByRow`, the rows come one at a time (libpq's single-row mode) and are taken
+    /// with `streamPending`, so a reader can stop at a byte budget without holding the rest.
+    public func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false) throws {
         precondition(!hasPending, "one statement in flight at a time")
         try ensureConnected()
         let texts = statement.makeBindings().texts
@@ -92,15 +94,62 @@ public final class PostgresConnection {
             sent = withCStrings(texts) { PQsendQueryParams(handle, S.sql, Int32($0.count), nil, $0, nil, nil, 0) }
         }
         guard sent == 1 else { throw PostgresError.from(result: nil, connection: handle) }
+        // Must follow the send at once, before any result is read; it fails only then.
+        if rowByRow { precondition(PQsetSingleRowMode(handle) == 1, "single-row mode right after a send") }
+        pendingRowByRow = rowByRow
         hasPending = true
         pendingName = String(describing: S.self)
     }
 
+    /// Takes the rows of a statement sent with `send(_:rowByRow: true)`, calling `row` for
+    /// each as it arrives (each row's memory is released once `row` returns). When `row`
+    /// returns false the server is asked to cancel the rest, which is read and dropped: the
+    /// connection is then free again. Throws the statement's error, unless it is the cancel.
+    public func streamPending(_ row: (PostgresStreamedRow) throws -> Bool) throws {
+        precondition(hasPending && pendingRowByRow, "no statement in flight row by row")
+        hasPending = false
+        var cancelled = false
+        var failure: (any Error)?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_SINGLE_TUPLE:
+                guard !cancelled, failure == nil else { continue }
+                do {
+                    if try !row(PostgresStreamedRow(handle: result)) {
+                        cancelled = true
+                        cancelRunningStatement()
+                    }
+                } catch {
+                    failure = error
+                    cancelRunningStatement()
+                }
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                continue
+            default:
+                let error = PostgresError.from(result: result, connection: handle)
+                if failure == nil, !(cancelled && error.sqlState == "57014") { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Asks the server to stop the statement running on this connection (a new connection
+    /// carries the request). libpq waits until the server has taken it, so it cannot land on
+    /// a later statement; if the statement already ended, nothing happens.
+    private func cancelRunningStatement() {
+        guard let cancel = PQgetCancel(handle) else { return }
+        defer { PQfreeCancel(cancel) }
+        var message = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &message, Int32(message.count))
+    }
+
     private var pendingName = "query"
+    private var pendingRowByRow = false
 
     /// Waits for the statement `send` sent and returns its rows (or throws its error).
     public func finishPending() throws -> PostgresResult {
-        precondition(hasPending, "nothing in flight")
+        precondition(hasPending && !pendingRowByRow, "nothing in flight, or rows to stream")
         hasPending = false
         let first = PQgetResult(handle)
         drainResults()  // the NULL that ends the statement (and anything unexpected)

@@ -38,14 +38,7 @@ public final class PostgresResult {
 
     /// A non-negative integer value (bigserial, xid8) parsed from its text without building a
     /// String; 0 for NULL.
-    public func unsigned(_ row: Int, _ column: Int) -> UInt64 {
-        withBytes(row, column) { bytes in
-            guard let bytes else { return 0 }
-            var value: UInt64 = 0
-            for b in bytes where b >= 0x30 && b <= 0x39 { value = value &* 10 &+ UInt64(b &- 0x30) }
-            return value
-        }
-    }
+    public func unsigned(_ row: Int, _ column: Int) -> UInt64 { PostgresValueBytes.unsigned(handle, row, column) }
 
     /// The length in bytes of a value (0 for NULL).
     public func length(_ row: Int, _ column: Int) -> Int {
@@ -60,10 +53,7 @@ public final class PostgresResult {
     /// The raw UTF-8 bytes of a value, valid only inside `body`: lets hot paths encode
     /// rows without building a `String` per field.
     public func withBytes<R>(_ row: Int, _ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
-        if isNull(row, column) { return try body(nil) }
-        let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
-        let raw = UnsafeRawPointer(PQgetvalue(handle, Int32(row), Int32(column))!)
-        return try body(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt8.self), count: length))
+        try PostgresValueBytes.with(handle, row, column, body)
     }
 
     public var rows: [PostgresRow] { (0..<rowCount).map { PostgresRow(result: self, index: $0) } }
@@ -107,4 +97,50 @@ public struct PostgresRow {
     public func int64(_ name: String) -> Int64? { string(name).flatMap { Int64($0) } }
     public func double(_ name: String) -> Double? { string(name).flatMap { Double($0) } }
     public func bool(_ name: String) -> Bool? { string(name).map { $0 == "t" } }
+}
+
+/// One row of a statement read row by row (`PostgresConnection.streamPending`): valid only
+/// during the call it is handed to.
+public struct PostgresStreamedRow {
+    fileprivate let handle: OpaquePointer
+
+    init(handle: OpaquePointer) { self.handle = handle }
+
+    /// The index of a column, or nil when there is none by that name.
+    public func column(_ name: String) -> Int? {
+        let index = PQfnumber(handle, name)
+        return index < 0 ? nil : Int(index)
+    }
+
+    public func withBytes<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        try PostgresValueBytes.with(handle, 0, column, body)
+    }
+
+    /// A non-negative integer value (bigserial, xid8) from its text; 0 for NULL.
+    public func unsigned(_ column: Int) -> UInt64 { PostgresValueBytes.unsigned(handle, 0, column) }
+
+    /// The bytes of all its values.
+    public var byteCount: Int {
+        (0..<PQnfields(handle)).reduce(0) { $0 + Int(PQgetlength(handle, 0, $1)) }
+    }
+}
+
+/// Reading a value's bytes in place, for a whole result and for a streamed row alike.
+enum PostgresValueBytes {
+    static func with<R>(_ handle: OpaquePointer, _ row: Int, _ column: Int,
+                        _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        if PQgetisnull(handle, Int32(row), Int32(column)) == 1 { return try body(nil) }
+        let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+        let raw = UnsafeRawPointer(PQgetvalue(handle, Int32(row), Int32(column))!)
+        return try body(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt8.self), count: length))
+    }
+
+    static func unsigned(_ handle: OpaquePointer, _ row: Int, _ column: Int) -> UInt64 {
+        with(handle, row, column) { bytes in
+            guard let bytes else { return 0 }
+            var value: UInt64 = 0
+            for b in bytes where b >= 0x30 && b <= 0x39 { value = value &* 10 &+ UInt64(b &- 0x30) }
+            return value
+        }
+    }
 }

@@ -47,6 +47,14 @@ public struct PostgresDecodingError: Error, CustomStringConvertible, Sendable, E
     public let found: String?
     public let missingColumn: Bool
 
+    public init(statement: String, column: String, expected: String, found: String?, missingColumn: Bool) {
+        self.statement = statement
+        self.column = column
+        self.expected = expected
+        self.found = found
+        self.missingColumn = missingColumn
+    }
+
     public var description: String {
         if missingColumn { return "\(statement): the result has no column \(column)" }
         guard let found else { return "\(statement): column \(column) is NULL, expected \(expected)" }

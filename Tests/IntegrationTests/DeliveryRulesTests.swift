@@ -39,11 +39,12 @@ final class DeliveryRulesTests: XCTestCase {
         XCTAssertTrue(posts.allSatisfy(\.signatureValid))
     }
 
-    /// Rows whose raw values fit the read's byte cut but whose JSON does not (control
-    /// characters escape to six bytes): the encoder cuts each batch shorter than the rows read,
-    /// so a prefetch started from the last row read no longer fits and is discarded. Every line
-    /// still goes once, in order, and every batch of several lines stays under the cap.
-    func testAPrefetchPastTheEncodersCutIsDiscarded() throws {
+    /// Rows whose raw values are far under the cap but whose JSON is not (control characters
+    /// escape to six bytes): the encoder cuts each batch shorter than the rate, the streamed
+    /// read of it (and of the prefetch) cancels the rows past the cut, and the next read starts
+    /// after the cut. Every line still goes once, in order, and every batch of several lines
+    /// stays under the cap.
+    func testAStreamedReadStopsAtTheEncodersCut() throws {
         let a = try h.makeAccount()
         let path = "/ok/\(unique("prefetch"))"
         _ = try h.makeDrain(account: a, path: path, rate: 20)

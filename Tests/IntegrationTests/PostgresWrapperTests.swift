@@ -36,6 +36,47 @@ final class PostgresWrapperTests: XCTestCase {
         XCTAssertEqual(arr.rows[0].bool("third_null"), true)
     }
 
+    /// A 10 GB answer read row by row and stopped after three rows: the rest is cancelled, not
+    /// read, and the connection is free for the next statement.
+    func testARowByRowReadStoppedEarlyCancelsTheRest() throws {
+        struct Huge: PostgresStatement {
+            typealias Row = Void
+            static let sql = "select g, repeat('x', 100000) as pad from generate_series(1, 100000) g"
+            func makeBindings() -> PostgresBindings { PostgresBindings() }
+        }
+        let db = try h.connect()
+        let started = Date()
+        try db.send(Huge(), rowByRow: true)
+        var seen: [UInt64] = []
+        try db.streamPending { row in
+            seen.append(row.unsigned(row.column("g")!))
+            XCTAssertEqual(row.byteCount, String(seen.last!).utf8.count + 100_000)
+            return seen.count < 3
+        }
+        XCTAssertEqual(seen, [1, 2, 3])
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the rest was cancelled, not read")
+        XCTAssertFalse(db.hasPending)
+        XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
+    }
+
+    /// An error after some rows (division by zero at the third) is thrown with its SQLSTATE once
+    /// the rows before it are taken; the connection stays usable.
+    func testARowByRowReadThrowsTheStatementsError() throws {
+        struct FailsAtThree: PostgresStatement {
+            typealias Row = Void
+            static let sql = "select 10 / (3 - g) as q from generate_series(1, 5) g"
+            func makeBindings() -> PostgresBindings { PostgresBindings() }
+        }
+        let db = try h.connect()
+        try db.send(FailsAtThree(), rowByRow: true)
+        var rows = 0
+        XCTAssertThrowsError(try db.streamPending { _ in rows += 1; return true }) {
+            XCTAssertEqual(($0 as? PostgresError)?.sqlState, "22012", "\($0)")
+        }
+        XCTAssertEqual(rows, 2)
+        XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
+    }
+
     func testLostConnectionIsReportedThenRecovered() throws {
         let db = try h.connect()
         let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")!

@@ -17,6 +17,13 @@ public struct BatchEncoder {
         timestamp.reserveCapacity(32)
     }
 
+    /// For rows that arrive one at a time (their total unknown): `expectedBytes` is a guess at
+    /// the body, e.g. the drain's batch before; the buffer grows past it if need be.
+    public init(expectedBytes: Int) {
+        writer = NDJSONWriter(capacity: min(max(expectedBytes, 4096), Limits.maxBatchBytes + 1024))
+        timestamp.reserveCapacity(32)
+    }
+
     public var lineCount: Int { writer.lineCount }
 
     /// Appends the line at stream position (`xact`, `id`); `field(f, emit)` must call `emit`

@@ -8,21 +8,19 @@ extension SQL.Delivery {
     /// filter never makes one statement walk an account's whole history (§2.12).
     static let filterScanRows = 20_000
 
-    /// Rows of one drain's stream after a position ("after"), in (xact_id, id) order:
+    /// Rows of one drain's stream after a position ("after"), in (xact_id, id) order, for
+    /// reads of many drains in one statement (each drain's rows bounded by the server):
     /// the pending batch's range (cursor, batch_end] when there is one, else rows below
     /// the oldest running transaction (a transaction that commits late is never skipped).
     /// The inner LIMIT bounds the rows examined, the filter applies the new-drain rule, and
     /// `before` (bytes of the kept rows ahead of this one) stops the read near the byte cap,
     /// which the encoder then applies exactly (§2.13).
-    private static func stream(after: String, pendingEnd: Bool) -> String {
-        let upperBound = pendingEnd
-            ? """
-              case when d.batch_end_xact is null then l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
-                   else (l.xact_id, l.id) <= (d.batch_end_xact, d.batch_end_id) end
-              """
-            : "l.xact_id < pg_snapshot_xmin(pg_current_snapshot())"
-        let lineLimit = pendingEnd
-            ? "case when d.batch_end_xact is null then d.sampling_rate else \(Limits.maxSamplingRate) end" : "d.sampling_rate"
+    private static func stream(after: String) -> String {
+        let upperBound = """
+            case when d.batch_end_xact is null then l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+                 else (l.xact_id, l.id) <= (d.batch_end_xact, d.batch_end_id) end
+            """
+        let lineLimit = "case when d.batch_end_xact is null then d.sampling_rate else \(Limits.maxSamplingRate) end"
         return """
             select * from (
                 -- size is an int (a row is under 1 GiB), so the running sum is a bigint:
@@ -56,6 +54,31 @@ extension SQL.Delivery {
             """
     }
 
+    /// The rows after a position, below the oldest running transaction, for a drain past the
+    /// new-drain filter: the plain ordered index scan, without `stream`'s running byte sum
+    /// (which doubles the read's cost). Read row by row, so the reader applies the byte cap
+    /// and cancels the rest (`LogRows.stream`).
+    private static func rowsAfter(_ after: String) -> String {
+        """
+        select l.xact_id, l.id, l.ts, l.message, l.level, l.fal_app_name, l.fal_app_id,
+               l.fal_request_id, l.fal_job_id, l.fal_endpoint, l.fal_node_id, l.fal_worker_id,
+               l.fal_source, l.fal_isolate_source
+        from logs l
+        where l.account_id = d.account_id
+          and (l.xact_id, l.id) > \(after)
+          and l.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by l.xact_id, l.id
+        limit d.sampling_rate
+        """
+    }
+
+    /// The select list of a one-drain read streamed row by row: `batchColumns` without the drain.
+    private static let streamedColumns = """
+        b.xact_id::text as xact_id, b.id, b.ts as timestamp,
+               b.message, b.level, b.fal_app_name, b.fal_app_id, b.fal_request_id, b.fal_job_id,
+               b.fal_endpoint, b.fal_node_id, b.fal_worker_id, b.fal_source, b.fal_isolate_source
+        """
+
     /// The one select list of every batch read: the drain, the row's position and its fields
     /// under their wire names (`LogRows` reads them by those names). `ts` comes as ISO text in
     /// UTC (the worker's session settings).
@@ -76,7 +99,7 @@ extension SQL.Delivery {
             select \(batchColumns)
             from unnest($1::uuid[], $2::bigint[]) as v(id, token)
             join drains d on d.id = v.id and d.lease_token = v.token
-            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)", pendingEnd: true))) b
+            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)"))) b
             """
         var drains: [ClaimedDrain]
         func makeBindings() -> PostgresBindings {
@@ -86,15 +109,15 @@ extension SQL.Delivery {
 
     /// The batch after a batch in flight, for a drain still leased with its token and not under
     /// the new-drain filter: read while that batch is on the wire, so a drain with a backlog
-    /// never waits for the database.
+    /// never waits for the database. Read row by row (the byte cap is the reader's).
     struct ReadNextBatch: PostgresStatement {
         typealias Row = Void
-        static let preparedName: String? = "logdrain_read_next_batch_v3"
+        static let preparedName: String? = "logdrain_read_next_batch_v4"
         static let sql = """
-            select \(batchColumns)
+            select \(streamedColumns)
             from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[]) as v(id, token, after_xact, after_id)
             join drains d on d.id = v.id and d.lease_token = v.token and d.enabled and d.start_snapshot is null
-            cross join lateral (\(stream(after: "(v.after_xact, v.after_id)", pendingEnd: false))) b
+            cross join lateral (\(rowsAfter("(v.after_xact, v.after_id)"))) b
             """
         var drain: ClaimedDrain
         /// The stream position the batch starts after: the end of the batch before it.
@@ -156,7 +179,7 @@ extension SQL.Delivery {
             from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::xid8[], $6::bigint[], $7::int[],
                         $8::pg_snapshot[], $9::timestamptz[])
                  as d(id, account_id, cursor_xact, cursor_id, batch_end_xact, batch_end_id, sampling_rate, start_snapshot, start_ts)
-            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)", pendingEnd: true))) b
+            cross join lateral (\(stream(after: "(d.cursor_xact, d.cursor_id)"))) b
             """
         var states: [StreamState]
         func makeBindings() -> PostgresBindings {
@@ -186,14 +209,12 @@ extension SQL.Delivery {
     /// `ReadNextBatch` on the standby: only drains the new-drain filter no longer applies to.
     struct ReadNextBatchOnStandby: PostgresStatement {
         typealias Row = Void
-        static let preparedName: String? = "logdrain_read_next_batch_on_standby"
+        static let preparedName: String? = "logdrain_read_next_batch_on_standby_v2"
         static let sql = """
-            select \(batchColumns)
-            from (select u.*, null::pg_snapshot as start_snapshot, null::timestamptz as start_ts,
-                         null::xid8 as batch_end_xact, null::bigint as batch_end_id
-                  from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::int[])
-                       as u(id, account_id, after_xact, after_id, sampling_rate)) d
-            cross join lateral (\(stream(after: "(d.after_xact, d.after_id)", pendingEnd: false))) b
+            select \(streamedColumns)
+            from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::int[])
+                 as d(id, account_id, after_xact, after_id, sampling_rate)
+            cross join lateral (\(rowsAfter("(d.after_xact, d.after_id)"))) b
             """
         var drain: ClaimedDrain
         var afterXact: String
