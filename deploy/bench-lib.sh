@@ -62,29 +62,49 @@ start_receiver() {
 
 # An nginx HTTPS sink that reads and discards every body and answers 200: faster than the
 # worker, so a benchmark measures the worker (and PostgreSQL), not the sink. Sets SINK_URL.
+# With the argument "latency" it also logs each request's receipt time ($msec) and body, one
+# JSON object a line, to BENCH_TMP/nginx/bodies.log, which `sink_latency` reads after the
+# run: the latency rows then cost the sink a C server's work per request, not Python's (the
+# Python receiver used most of a core at 2,000 requests/s). nginx keeps a body (for the log)
+# only when something reads it: here a second server on another loopback port that answers 200.
 # Needs nginx (apt-get install nginx-light); prints the exact install line otherwise.
 start_nginx_sink() {
+  local mode="${1:-discard}"
   command -v nginx >/dev/null || { echo "[bench] nginx is missing: apt-get install -y nginx-light" >&2; exit 1; }
   [[ -d "$BENCH_TMP/certs" ]] || deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
-  local dir="$BENCH_TMP/nginx" port
+  local dir="$BENCH_TMP/nginx" port answer
   mkdir -p "$dir"
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  port="$(free_port)"
+  answer="$(free_port)"
   cat >"$dir/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 8192; }
+worker_rlimit_nofile 20000;
 http {
   access_log off;
   client_body_temp_path $dir/body;
   client_max_body_size 64m;
   client_body_buffer_size 8m;
   keepalive_requests 1000000;
+  log_format bodies escape=json '{"t": \$msec, "b": "\$request_body"}';
   server {
     listen 127.0.0.1:$port ssl;
     ssl_certificate $BENCH_TMP/certs/server.pem;
     ssl_certificate_key $BENCH_TMP/certs/server.key;
+    $(if [[ "$mode" == latency ]]; then
+        echo "location / { proxy_pass http://answer; proxy_http_version 1.1; proxy_set_header Connection \"\"; access_log $dir/bodies.log bodies buffer=1m flush=1s; }"
+      else
+        echo 'location / { return 200 "ok\n"; }'
+      fi)
+  }
+  upstream answer { server 127.0.0.1:$answer; keepalive 64; }
+  server {
+    listen 127.0.0.1:$answer;
+    access_log off;
     location / { return 200 "ok\n"; }
   }
 }
@@ -93,6 +113,35 @@ NGINX
   BENCH_PIDS+=($!)
   for _ in $(seq 50); do curl -sk "https://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
   SINK_URL="https://127.0.0.1:$port"
+}
+
+# Reads the latency sink's log (start_nginx_sink latency) after a run (nginx flushes it
+# within a second) and prints one JSON
+# object: requests, lines, and each line's ingest-to-receipt latency (receipt time minus the
+# line's own timestamp) as p50/p99/max, like deploy/receiver.py --measure-latency.
+# With SINCE (epoch seconds), only requests received from then on count.
+sink_latency() {
+  python3 - "$BENCH_TMP/nginx/bodies.log" "${1:-0}" <<'PY'
+import datetime, json, sys
+since = float(sys.argv[2])
+requests = lines = 0
+lat = []
+for entry in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(entry)
+    if e["t"] < since:
+        continue
+    requests += 1
+    for line in e["b"].splitlines():
+        lines += 1
+        ts = json.loads(line)["timestamp"]
+        lat.append(e["t"] - datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+lat.sort()
+out = {"requests": requests, "lines": lines}
+if lat:
+    out.update(latency_count=len(lat), latency_p50=lat[len(lat) // 2],
+               latency_p99=lat[min(len(lat) - 1, int(len(lat) * 0.99))], latency_max=lat[-1])
+print(json.dumps(out))
+PY
 }
 
 # Starts one drain-worker NAME with extra flags; its log is BENCH_TMP/NAME.log.
@@ -104,10 +153,13 @@ start_worker() {
 }
 
 # User+system CPU seconds of the benchmark cluster's server processes (postmaster and children).
-pg_cpu_seconds() {
-  python3 - "$BENCH_TMP/pg/data/postmaster.pid" <<'PY'
+pg_cpu_seconds() { tree_cpu_seconds "$(head -1 "$BENCH_TMP/pg/data/postmaster.pid")"; }
+
+# User+system CPU seconds of a process and its children (nginx's master and its worker).
+tree_cpu_seconds() {
+  python3 - "$1" <<'PY'
 import os, sys
-pm = int(open(sys.argv[1]).readline())
+pm = int(sys.argv[1])
 tick = os.sysconf("SC_CLK_TCK")
 total = 0.0
 for pid in filter(str.isdigit, os.listdir("/proc")):

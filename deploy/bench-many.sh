@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (DESIGN §4 "many drains"): D enabled drains (default 1000, one per account), each
 # fed L lines/s (default 20; L < 10 in turns) by a producer committing every 100 ms with ts = clock_timestamp(),
-# W workers (default 2, concurrency $CONCURRENCY or 64) at the default 1 s interval, an HTTPS sink that measures
-# ingest-to-receipt latency per line. Prints p50/p99/max latency and claim cost.
+# W workers (default 2, concurrency $CONCURRENCY or 64) at the default 1 s interval, an nginx HTTPS sink that
+# logs each body and its receipt time; ingest-to-receipt latency per line is computed from that log after the run. Prints p50/p99/max latency and claim cost.
 # EXTRA_DISABLED=99000 adds that many disabled drains (DESIGN §4 "idle scale": claim cost with
 # 100,000 drains of which 1,000 enabled, against the same run without them).
 #   Reproduce: deploy/bench-many.sh [DRAINS] [LINES_PER_S] [SECONDS] [WORKERS]
@@ -13,11 +13,8 @@ D="${1:-1000}"; L="${2:-20}"; SECS="${3:-30}"; W="${4:-2}"
 bench_setup
 deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
 openssl rand -hex 40 >"$BENCH_TMP/secret"
-python3 deploy/receiver.py --port 0 --port-file "$BENCH_TMP/port" --cert "$BENCH_TMP/certs/server.pem" \
-  --key "$BENCH_TMP/certs/server.key" --secret-file "$BENCH_TMP/secret" --measure-latency >/dev/null 2>&1 &
-BENCH_PIDS+=($!)
-for _ in $(seq 100); do [[ -s "$BENCH_TMP/port" ]] && break; sleep 0.1; done
-URL="https://127.0.0.1:$(cat "$BENCH_TMP/port")/discard/many"
+start_nginx_sink latency
+URL="$SINK_URL/discard/many"
 phase "$D accounts, admins and drains (through the SQL functions)"
 psql -q "$DATABASE_URL" -v url="$URL" -v secret="$(cat "$BENCH_TMP/secret")" -v n="$D" <<'SQL'
 select count(*) from (
@@ -42,11 +39,11 @@ for w in $(seq "$W"); do
   BENCH_PIDS+=($!)
 done
 sleep 3
-curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "${URL%/discard/many}/_stats/reset" >/dev/null
+since=$(now)  # requests before this (the workers' first claims) are not counted
 # CPU seconds (user+sys) of the sink, the workers and PostgreSQL over the producer's run: on 2
 # cores they share, so this says which one was short of CPU.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
-cpu_of_all() { local out="sink $(cpu "${BENCH_PIDS[0]}")"; for p in "${BENCH_PIDS[@]:1}"; do out+=" worker $(cpu "$p")"; done; echo "$out pg $(pg_cpu_seconds)"; }
+cpu_of_all() { local out="sink $(tree_cpu_seconds "${BENCH_PIDS[0]}")"; for p in "${BENCH_PIDS[@]:1}"; do out+=" worker $(cpu "$p")"; done; echo "$out pg $(pg_cpu_seconds)"; }
 cpu_before=$(cpu_of_all)
 # Every 100 ms tick: L/10 lines per drain when L >= 10; below that each drain gets one line
 # every 10/L ticks (drains take turns), so the offered load is exactly D x L lines/s.
@@ -79,7 +76,8 @@ in_table=$(psql -qtA "$DATABASE_URL" -c 'select count(*) from drains')
 claim_avg=$(python3 -c "print(round($total / 20, 3))")
 echo "[bench] claim statement (64 drains, $in_table drains in the table): $claim_avg ms average over 20"
 echo "CLAIM_MS $claim_avg $in_table"
-stats=$(curl -sS --cacert "$BENCH_TMP/certs/ca.pem" "${URL%/discard/many}/_stats")
+sleep 1  # nginx flushes its log buffer every second
+stats=$(sink_latency "$since")
 expected=$(( D * per_tick * SECS * 10 / every ))
 python3 - "$stats" "$expected" "$D" "$L" "$W" <<'PY'
 import json, sys

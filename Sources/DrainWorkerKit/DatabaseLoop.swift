@@ -48,9 +48,14 @@ final class DatabaseLoop {
     private var leftToOthers: [String: ContinuousClock.Instant] = [:]
     static let leaveToOthersFor: Duration = .seconds(60)
 
-    /// Claimed drains are read and sent a few at a time: 64 drains x 5000 lines read at once
-    /// would hold every body twice (ours and curl's) at the peak.
-    static let drainsPerRead = 8
+    /// Claimed drains are read and sent a group at a time, sized so a group's bodies come to
+    /// about `readGroupBytes` (8 full 5000-line batches): 64 such drains read at once would
+    /// hold every body twice (ours and curl's) at the peak, while many drains with a few lines
+    /// each are best read (and begun) in one statement. The size follows the bytes per drain
+    /// the reads found lately, from 8 up to 64 drains.
+    static let readGroupBytes = 12 << 20
+    static let readGroupSizes = 8...64
+    private var readGroupSize = readGroupSizes.lowerBound
     /// Reading ahead pays when a few drains carry a backlog; with many in flight the database
     /// and the wire are busy anyway, and each read-ahead batch is memory held twice.
     static let readAheadMaxInFlight = 4
@@ -185,10 +190,18 @@ final class DatabaseLoop {
             entries[drain.id] = Entry(drain: drain, machine: DrainDelivery(claim: .init(
                 samplingRate: drain.samplingRate, pendingLines: drain.pendingLines, filtering: drain.filtering)))
         }
-        for start in stride(from: 0, to: claimed.count, by: Self.drainsPerRead) {
-            let group = claimed[start..<min(start + Self.drainsPerRead, claimed.count)]
+        var start = 0
+        while start < claimed.count {
+            let group = claimed[start..<min(start + readGroupSize, claimed.count)]
+            start += group.count
             try perform(group.map { drain in (drain.id, update(drain.id) { $0.machine.start(stopping: stop.isSet) }) }, db)
         }
+    }
+
+    /// Sizes the next read group from the bytes a read of `drains` drains just found.
+    private func readGroupFound(bytes: Int, drains: Int) {
+        let perDrain = max(bytes / max(drains, 1), 1)
+        readGroupSize = min(max(Self.readGroupBytes / perDrain, Self.readGroupSizes.lowerBound), Self.readGroupSizes.upperBound)
     }
 
     /// Carries out drains' actions, feeding each result back to its machine until every drain
@@ -237,6 +250,7 @@ final class DatabaseLoop {
                     logger.debug("standby has not replayed the pending batch yet", metadata: ["drain": "\(id)"])
                     next.append((id, update(id) { $0.machine.standbyBehind() }))
                 }
+                readGroupFound(bytes: batches.values.reduce(0) { $0 + $1.bytes }, drains: reads.count)
                 for id in reads where !notReplayed.contains(id) {
                     entries[id]?.batch = batches[id]
                     next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines, cutByBytes: batches[id]?.cutByBytes ?? false) }))

@@ -50,7 +50,9 @@ extension SQL.Delivery {
             update drains d set lease_owner = p_worker, lease_token = d.lease_token + 1,
                 lease_expires_at = now() + make_interval(secs => p_lease_seconds),
                 next_due_at = now() + make_interval(secs => p_lease_seconds)
-            from due where d.id = due.id
+            -- Through the primary key: joined to "due", the planner (which cannot see p_limit)
+            -- expects a thousand rows and hashes a scan of every drain.
+            where d.id = any (array(select due.id from due))
             returning d.id, d.account_id, d.url, d.secret, d.sampling_rate, d.lease_token,
                       d.consecutive_failures, d.batch_lines as pending_lines,
                       d.start_snapshot is not null as filtering
