@@ -90,7 +90,7 @@ http {
   client_max_body_size 64m;
   client_body_buffer_size 8m;
   keepalive_requests 1000000;
-  log_format bodies escape=json '{"t": \$msec, "b": "\$request_body"}';
+  log_format bodies escape=json '{"t": \$msec, "c": \$connection, "b": "\$request_body"}';
   server {
     listen 127.0.0.1:$port ssl;
     ssl_certificate $BENCH_TMP/certs/server.pem;
@@ -117,7 +117,7 @@ NGINX
 
 # Reads the latency sink's log (start_nginx_sink latency) after a run (nginx flushes it
 # within a second) and prints one JSON
-# object: requests, lines, and each line's ingest-to-receipt latency (receipt time minus the
+# object: requests, lines, TLS connections they came on, and each line's ingest-to-receipt latency (receipt time minus the
 # line's own timestamp) as p50/p99/max, like deploy/receiver.py --measure-latency.
 # With SINCE (epoch seconds), only requests received from then on count.
 sink_latency() {
@@ -126,17 +126,19 @@ import datetime, json, sys
 since = float(sys.argv[2])
 requests = lines = 0
 lat = []
+connections = set()
 for entry in open(sys.argv[1], encoding="utf-8"):
     e = json.loads(entry)
     if e["t"] < since:
         continue
     requests += 1
+    connections.add(e["c"])
     for line in e["b"].splitlines():
         lines += 1
         ts = json.loads(line)["timestamp"]
         lat.append(e["t"] - datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
 lat.sort()
-out = {"requests": requests, "lines": lines}
+out = {"requests": requests, "lines": lines, "connections": len(connections)}
 if lat:
     out.update(latency_count=len(lat), latency_p50=lat[len(lat) // 2],
                latency_p99=lat[min(len(lat) - 1, int(len(lat) * 0.99))], latency_max=lat[-1])

@@ -85,7 +85,7 @@ s = json.loads(sys.argv[1]); expected = int(sys.argv[2]); drains = int(sys.argv[
 # DESIGN §4: "many drains" (1,000 x 20 lines/s, p99 <= 1.5 s), "wide" (10,000 x 1 line/s, p99 <= 2 s).
 row, target = ("wide", 2.0) if drains >= 10000 else ("many drains", 1.5)
 print(f"[bench] {sys.argv[3]} drains x {sys.argv[4]} lines/s, {sys.argv[5]} workers: received {s.get('lines')} of {expected} lines "
-      f"in {s.get('requests')} requests")
+      f"in {s.get('requests')} requests on {s.get('connections')} connections")
 if "latency_p99" in s:
     print(f"[bench] ingest-to-receipt latency: p50 {s['latency_p50']:.3f} s, p99 {s['latency_p99']:.3f} s, "
           f"max {s['latency_max']:.3f} s (target p99 <= {target} s)")

@@ -36,10 +36,12 @@ public final class EndpointClient {
     }
 
     /// `caFile`: an extra PEM bundle to trust; `allowPrivate`: endpoints on loopback and
-    /// private addresses (tests); `proxy`: the explicit egress, if any.
-    public init(caFile: String?, allowPrivate: Bool, proxy: String? = nil) {
+    /// private addresses (tests); `proxy`: the explicit egress, if any; `concurrency`: the
+    /// deliveries in flight at once, which is how many idle connections are worth keeping.
+    public init(caFile: String?, allowPrivate: Bool, proxy: String? = nil, concurrency: Int = 1) {
         client = HTTPMultiClient(configuration: HTTPClientConfiguration(
-            caFile: caFile, allowPrivateAddresses: allowPrivate, userAgent: DeliveryHeaders.userAgent, proxy: proxy))
+            caFile: caFile, allowPrivateAddresses: allowPrivate, userAgent: DeliveryHeaders.userAgent, proxy: proxy,
+            idleConnections: max(concurrency, 8)))
         wakeup = Wakeup(client.wakeup)
     }
 

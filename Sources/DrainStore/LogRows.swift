@@ -26,7 +26,7 @@ enum LogRows {
                 row.withBytes(fieldColumns[field.rawValue], emit)
             }
         }
-        return encoder.finish()
+        return encoder.finish(readCutNearCap: false)
     }
 
     private static func columns(of row: PostgresStreamedRow) throws -> (xact: Int, id: Int, fields: [Int]) {

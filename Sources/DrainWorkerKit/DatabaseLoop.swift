@@ -48,12 +48,16 @@ final class DatabaseLoop {
     private var leftToOthers: [String: ContinuousClock.Instant] = [:]
     static let leaveToOthersFor: Duration = .seconds(60)
 
-    /// Claimed drains are read and sent a group at a time, sized so a group's bodies come to
-    /// about `readGroupBytes` (8 full 5000-line batches): 64 such drains read at once would
-    /// hold every body twice (ours and curl's) at the peak, while many drains with a few lines
-    /// each are best read (and begun) in one statement. The size follows the bytes per drain
-    /// the reads found lately, from 8 up to 64 drains.
+    /// Claimed drains are read and sent a group at a time: 64 drains x 5000 lines read at once
+    /// would hold every body twice (ours and curl's) at the peak, while many drains with a few
+    /// lines each are best read (and begun) in one statement. A group is 8 to 64 drains, as
+    /// many as fit both budgets: their sampling rates add up to at most `readGroupLines` (8
+    /// drains at the top rate), and the largest batch a recent read found, times the group,
+    /// to at most `readGroupBytes` (8 full batches of ~1.5 MB). The byte estimate ignores
+    /// reads that found nothing and at most doubles from one read to the next, so a quiet
+    /// spell does not open the way for 64 large batches at once.
     static let readGroupBytes = 12 << 20
+    static let readGroupLines = 8 * Limits.maxSamplingRate
     static let readGroupSizes = 8...64
     private var readGroupSize = readGroupSizes.lowerBound
     /// Reading ahead pays when a few drains carry a backlog; with many in flight the database
@@ -192,16 +196,23 @@ final class DatabaseLoop {
         }
         var start = 0
         while start < claimed.count {
-            let group = claimed[start..<min(start + readGroupSize, claimed.count)]
-            start += group.count
+            var end = start + 1, lines = claimed[start].samplingRate
+            while end < claimed.count, end - start < readGroupSize,
+                  end - start < Self.readGroupSizes.lowerBound || lines + claimed[end].samplingRate <= Self.readGroupLines {
+                lines += claimed[end].samplingRate
+                end += 1
+            }
+            let group = claimed[start..<end]
+            start = end
             try perform(group.map { drain in (drain.id, update(drain.id) { $0.machine.start(stopping: stop.isSet) }) }, db)
         }
     }
 
-    /// Sizes the next read group from the bytes a read of `drains` drains just found.
-    private func readGroupFound(bytes: Int, drains: Int) {
-        let perDrain = max(bytes / max(drains, 1), 1)
-        readGroupSize = min(max(Self.readGroupBytes / perDrain, Self.readGroupSizes.lowerBound), Self.readGroupSizes.upperBound)
+    /// Sizes the next read group from the largest batch a read just found (nil: none).
+    private func readGroupFound(largestBatch: Int?) {
+        guard let largestBatch else { return }
+        let fits = Self.readGroupBytes / max(largestBatch, 1)
+        readGroupSize = min(max(min(fits, readGroupSize * 2), Self.readGroupSizes.lowerBound), Self.readGroupSizes.upperBound)
     }
 
     /// Carries out drains' actions, feeding each result back to its machine until every drain
@@ -250,7 +261,7 @@ final class DatabaseLoop {
                     logger.debug("standby has not replayed the pending batch yet", metadata: ["drain": "\(id)"])
                     next.append((id, update(id) { $0.machine.standbyBehind() }))
                 }
-                readGroupFound(bytes: batches.values.reduce(0) { $0 + $1.bytes }, drains: reads.count)
+                readGroupFound(largestBatch: batches.values.map(\.bytes).max())
                 for id in reads where !notReplayed.contains(id) {
                     entries[id]?.batch = batches[id]
                     next.append((id, update(id) { $0.machine.read(lines: batches[id]?.lines, cutByBytes: batches[id]?.cutByBytes ?? false) }))

@@ -27,7 +27,8 @@ public final class Worker {
         if let address = config.metricsAddress {
             try HealthServer.start(address: address, metrics: metrics, health: health, logger: logger)
         }
-        let client = EndpointClient(caFile: config.caFile, allowPrivate: config.allowPrivateEndpoints, proxy: config.proxy)
+        let client = EndpointClient(caFile: config.caFile, allowPrivate: config.allowPrivateEndpoints, proxy: config.proxy,
+                                    concurrency: config.concurrency)
         let sends = SendQueue(wakeup: client.wakeup)
         let completions = CompletionQueue()
         let finished = DispatchSemaphore(value: 0)

@@ -2,10 +2,15 @@ internal import CCurl
 import Synchronization
 
 /// Many concurrent HTTPS POSTs driven by one `curl_multi` loop on the caller's thread.
-/// Connections (and TLS sessions) to the same host are reused across requests.
+/// Connections to the same host are reused across requests (up to `idleConnections` kept
+/// idle), and TLS sessions across connections, so a new connection to a known host resumes
+/// its session instead of a full handshake.
 /// Not thread-safe; own it from one thread. Only `wakeup` may be used from others.
 public final class HTTPMultiClient {
     private let multi: UnsafeMutableRawPointer
+    /// The TLS session cache every transfer uses: an easy handle's own cache would go with it,
+    /// and each transfer has a new one. Used from the client's one thread only, so unlocked.
+    private let share: UnsafeMutableRawPointer
     private let config: HTTPClientConfiguration
     private var transfers: [Int: Transfer] = [:]  // keyed by the easy handle's address
     /// Ends a `poll` early from any thread (curl_multi_wakeup is documented thread-safe).
@@ -35,17 +40,22 @@ public final class HTTPMultiClient {
     public init(configuration: HTTPClientConfiguration) {
         HTTPMultiClient.globalInit
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
+        guard let share = curl_share_init() else { fatalError("curl_share_init failed") }
         self.multi = multi
+        self.share = share
         self.config = configuration
         self.wakeup = Wakeup(multi)
         _ = ld_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        _ = ld_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(configuration.idleConnections, 1))
+        _ = ld_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
     }
 
     deinit {
         wakeup.invalidate()
         for t in transfers.values { curl_multi_remove_handle(multi, t.easy) }
-        transfers.removeAll()
+        transfers.removeAll()  // each easy handle is cleaned up before the share they use
         curl_multi_cleanup(multi)
+        curl_share_cleanup(share)
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -56,7 +66,7 @@ public final class HTTPMultiClient {
     /// A request that cannot even start completes at the next poll with its error.
     public func start(_ request: HTTPRequest, id: Int) {
         do {
-            let t = try Transfer(id: id, request: request, config: config)
+            let t = try Transfer(id: id, request: request, config: config, share: share)
             let rc = curl_multi_add_handle(multi, t.easy)
             guard rc == CURLM_OK else {
                 pending.append(Completion(id: id, result: .failure(HTTPError(

@@ -54,12 +54,17 @@ public struct HTTPClientConfiguration: Sendable {
     public var userAgent: String
     /// An explicit proxy (`--proxy`), the trusted egress; nil means direct connections only.
     public var proxy: String?
+    /// How many idle connections are kept for reuse: at least the requests in flight at once,
+    /// or connections opened for a burst are closed after it and the next burst opens (and
+    /// handshakes) them again.
+    public var idleConnections: Int
 
     public init(caFile: String? = nil, allowPrivateAddresses: Bool = false,
-                maxResponseBytes: Int = 64 * 1024, userAgent: String, proxy: String? = nil) {
+                maxResponseBytes: Int = 64 * 1024, userAgent: String, proxy: String? = nil, idleConnections: Int = 64) {
         self.caFile = caFile
         self.allowPrivateAddresses = allowPrivateAddresses
         self.proxy = proxy
+        self.idleConnections = idleConnections
         self.maxResponseBytes = maxResponseBytes
         self.userAgent = userAgent
     }

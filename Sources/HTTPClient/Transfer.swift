@@ -21,7 +21,7 @@ final class Transfer {
     /// the egress (a proxy connection's address is the proxy's, which the operator chose).
     let checksAddresses: Bool
 
-    init(id: Int, request: HTTPRequest, config: HTTPClientConfiguration) throws {
+    init(id: Int, request: HTTPRequest, config: HTTPClientConfiguration, share: UnsafeMutableRawPointer) throws {
         guard let easy = curl_easy_init() else {
             throw HTTPError(kind: .other, message: "curl_easy_init failed", displayURL: request.displayURL, seconds: 0)
         }
@@ -38,6 +38,9 @@ final class Transfer {
         // An empty Expect: stops curl from waiting for "100 Continue" on large bodies.
         headerList = curl_slist_append(headerList, "Expect:")
         try configure(request: request, config: config)
+        guard ld_setopt_ptr(easy, CURLOPT_SHARE, share) == CURLE_OK else {
+            throw HTTPError(kind: .other, message: "TLS session cache: cannot share", displayURL: displayURL, seconds: 0)
+        }
     }
 
     deinit {

@@ -78,7 +78,7 @@ public final class PostgresConnection {
     public private(set) var hasPending = false
 
     /// Sends a typed statement without waiting for its rows, so the server works on it while
-    /// this thread does something else; `finishPending()` returns them. One at a time, and no
+    /// this thread does something else; `finishPending()` (or `streamPending`) takes them. One at a time, and no
     /// other statement on this connection until it is finished.
     /// With `rowByRow`, the rows come one at a time (libpq's single-row mode) and are taken
     /// with `streamPending`, so a reader can stop at a byte budget without holding the rest.
@@ -103,42 +103,67 @@ public final class PostgresConnection {
 
     /// Takes the rows of a statement sent with `send(_:rowByRow: true)`, calling `row` for
     /// each as it arrives (each row's memory is released once `row` returns). When `row`
-    /// returns false the server is asked to cancel the rest, which is read and dropped: the
-    /// connection is then free again. Throws the statement's error, unless it is the cancel.
-    public func streamPending(_ row: (PostgresStreamedRow) throws -> Bool) throws {
+    /// returns false (or throws) the rest is not wanted: the server is asked to cancel it, and
+    /// what still arrives is read and dropped, so the connection is free again. Should more
+    /// than `dropAtMost` bytes arrive after that (the cancel did not reach the server), the
+    /// connection is closed instead, and the next statement reconnects. Throws the
+    /// statement's error (or `row`'s), not the cancel's.
+    public func streamPending(dropAtMost: Int = 4 << 20, _ row: (PostgresStreamedRow) throws -> Bool) throws {
         precondition(hasPending && pendingRowByRow, "no statement in flight row by row")
         hasPending = false
-        var cancelled = false
+        var stopped = false
+        var dropped = 0
         var failure: (any Error)?
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_SINGLE_TUPLE:
-                guard !cancelled, failure == nil else { continue }
+                let streamed = PostgresStreamedRow(handle: result)
+                if stopped {
+                    dropped += streamed.byteCount
+                    if dropped > dropAtMost {
+                        disconnect()  // the result itself is cleared on the way out
+                        if let failure { throw failure }
+                        return
+                    }
+                    continue
+                }
                 do {
-                    if try !row(PostgresStreamedRow(handle: result)) {
-                        cancelled = true
+                    if try !row(streamed) {
+                        stopped = true
                         cancelRunningStatement()
                     }
                 } catch {
                     failure = error
+                    stopped = true
                     cancelRunningStatement()
                 }
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
                 continue
             default:
                 let error = PostgresError.from(result: result, connection: handle)
-                if failure == nil, !(cancelled && error.sqlState == "57014") { failure = error }
+                if failure == nil, !(stopped && error.sqlState == "57014") { failure = error }
             }
         }
         if let failure { throw failure }
     }
 
+    /// Closes the session; the next statement opens a new one.
+    private func disconnect() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        prepared.removeAll()
+    }
+
     /// Asks the server to stop the statement running on this connection (a new connection
-    /// carries the request). libpq waits until the server has taken it, so it cannot land on
-    /// a later statement; if the statement already ended, nothing happens.
+    /// carries the request). libpq waits until the server has taken it, so on a direct
+    /// connection it cannot land on a later statement; if the statement already ended,
+    /// nothing happens. Behind a transaction pooler (`usesNamedStatements` false) nothing is
+    /// sent: an older pgbouncer could forward the request late, onto whatever statement its
+    /// server connection runs by then, another client's included; the rest is dropped or the
+    /// connection closed instead.
     private func cancelRunningStatement() {
-        guard let cancel = PQgetCancel(handle) else { return }
+        guard usesNamedStatements, let cancel = PQgetCancel(handle) else { return }
         defer { PQfreeCancel(cancel) }
         var message = [CChar](repeating: 0, count: 256)
         _ = PQcancel(cancel, &message, Int32(message.count))

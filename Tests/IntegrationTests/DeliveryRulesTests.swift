@@ -40,10 +40,11 @@ final class DeliveryRulesTests: XCTestCase {
     }
 
     /// Rows whose raw values are far under the cap but whose JSON is not (control characters
-    /// escape to six bytes): the encoder cuts each batch shorter than the rate, the streamed
-    /// read of it (and of the prefetch) cancels the rows past the cut, and the next read starts
-    /// after the cut. Every line still goes once, in order, and every batch of several lines
-    /// stays under the cap.
+    /// escape to six bytes): the encoder cuts each batch shorter than the rate, and the next
+    /// read (a prefetch included) starts after the cut, not after the last row the server
+    /// sent. Every line still goes once, in order, and every batch of several lines stays
+    /// under the cap. (That the rows past a cut are cancelled, not read, is
+    /// `PostgresWrapperTests.testARowByRowReadStoppedEarlyCancelsTheRest`.)
     func testAStreamedReadStopsAtTheEncodersCut() throws {
         let a = try h.makeAccount()
         let path = "/ok/\(unique("prefetch"))"

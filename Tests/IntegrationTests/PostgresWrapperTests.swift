@@ -36,21 +36,23 @@ final class PostgresWrapperTests: XCTestCase {
         XCTAssertEqual(arr.rows[0].bool("third_null"), true)
     }
 
-    /// A 10 GB answer read row by row and stopped after three rows: the rest is cancelled, not
-    /// read, and the connection is free for the next statement.
+    /// An answer that would take the server 500 s (5 ms a row), read row by row and stopped
+    /// after three rows: the rest is cancelled, not waited for, and the connection is free for
+    /// the next statement. (The server sends in 8 KB packets, so with rows this small the
+    /// first ones arrive after about 2 s.)
     func testARowByRowReadStoppedEarlyCancelsTheRest() throws {
-        struct Huge: PostgresStatement {
+        struct Slow: PostgresStatement {
             typealias Row = Void
-            static let sql = "select g, repeat('x', 100000) as pad from generate_series(1, 100000) g"
+            static let sql = "select g, pg_sleep(0.005)::text as slept from generate_series(1, 100000) g"
             func makeBindings() -> PostgresBindings { PostgresBindings() }
         }
         let db = try h.connect()
         let started = Date()
-        try db.send(Huge(), rowByRow: true)
+        try db.send(Slow(), rowByRow: true)
         var seen: [UInt64] = []
         try db.streamPending { row in
             seen.append(row.unsigned(row.column("g")!))
-            XCTAssertEqual(row.byteCount, String(seen.last!).utf8.count + 100_000)
+            XCTAssertEqual(row.byteCount, String(seen.last!).utf8.count, "g's digits, and pg_sleep's empty text")
             return seen.count < 3
         }
         XCTAssertEqual(seen, [1, 2, 3])
@@ -59,14 +61,34 @@ final class PostgresWrapperTests: XCTestCase {
         XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
     }
 
-    /// An error after some rows (division by zero at the third) is thrown with its SQLSTATE once
-    /// the rows before it are taken; the connection stays usable.
-    func testARowByRowReadThrowsTheStatementsError() throws {
+    /// Stopping at the last row, when the server has already finished: the cancel then finds
+    /// nothing to stop, and must never land on the statement that follows.
+    func testACancelAfterTheLastRowNeverHitsTheNextStatement() throws {
+        struct Three: PostgresStatement {
+            typealias Row = Void
+            static let sql = "select g from generate_series(1, 3) g"
+            func makeBindings() -> PostgresBindings { PostgresBindings() }
+        }
+        let db = try h.connect()
+        for round in 0..<50 {
+            try db.send(Three(), rowByRow: true)
+            var rows = 0
+            try db.streamPending { _ in rows += 1; return rows < 3 }
+            XCTAssertEqual(rows, 3)
+            XCTAssertEqual(try db.query("select $1::int + 1 as next", [round]).rows[0].int("next"), round + 1, "round \(round)")
+        }
+    }
+
+    /// An error after some rows (division by zero at the third) is thrown with its SQLSTATE
+    /// once the rows before it are taken; an error thrown by the reader stops the read and is
+    /// rethrown. The connection stays usable after both.
+    func testARowByRowReadThrowsTheStatementsOrTheReadersError() throws {
         struct FailsAtThree: PostgresStatement {
             typealias Row = Void
             static let sql = "select 10 / (3 - g) as q from generate_series(1, 5) g"
             func makeBindings() -> PostgresBindings { PostgresBindings() }
         }
+        struct ReaderError: Error, Equatable {}
         let db = try h.connect()
         try db.send(FailsAtThree(), rowByRow: true)
         var rows = 0
@@ -75,6 +97,53 @@ final class PostgresWrapperTests: XCTestCase {
         }
         XCTAssertEqual(rows, 2)
         XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
+
+        try db.send(FailsAtThree(), rowByRow: true)
+        XCTAssertThrowsError(try db.streamPending { _ in throw ReaderError() }) { XCTAssertTrue($0 is ReaderError, "\($0)") }
+        XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
+    }
+
+    /// The session ended mid-read (`pg_terminate_backend`): the read throws a connection
+    /// error, and the next statement reconnects.
+    func testARowByRowReadThatLosesItsConnectionThrowsThenReconnects() throws {
+        struct Slow: PostgresStatement {
+            typealias Row = Void
+            static let sql = "select g, pg_sleep(0.01)::text as slept from generate_series(1, 1000) g"
+            func makeBindings() -> PostgresBindings { PostgresBindings() }
+        }
+        let db = try h.connect()
+        let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")!
+        let other = try h.connect()
+        try db.send(Slow(), rowByRow: true)
+        var rows = 0
+        XCTAssertThrowsError(try db.streamPending { _ in
+            rows += 1
+            if rows == 2 { try other.query("select pg_terminate_backend($1::int)", [pid]) }
+            return true
+        }) { XCTAssertTrue(($0 as? PostgresError)?.isConnectionLoss ?? false, "\($0)") }
+        XCTAssertLessThan(rows, 1000)
+        XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1, "reconnected")
+    }
+
+    /// Behind a transaction pooler no cancel is sent (an old pgbouncer could deliver it late,
+    /// to another statement): a stopped read is dropped, and past `dropAtMost` bytes the
+    /// connection is closed instead of reading on (here a 10 GB answer); the next statement
+    /// reconnects.
+    func testAStoppedReadWithoutCancelClosesTheConnectionPastItsBudget() throws {
+        struct Huge: PostgresStatement {
+            typealias Row = Void
+            static let sql = "select g, repeat('x', 100000) as pad from generate_series(1, 100000) g"
+            func makeBindings() -> PostgresBindings { PostgresBindings() }
+        }
+        let db = try PostgresConnection(conninfo: h.databaseURL, namedStatements: false)
+        let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")
+        let started = Date()
+        try db.send(Huge(), rowByRow: true)
+        var rows = 0
+        try db.streamPending(dropAtMost: 1 << 20) { _ in rows += 1; return false }
+        XCTAssertEqual(rows, 1)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "closed, not read to the end")
+        XCTAssertNotEqual(try db.query("select pg_backend_pid() as pid").rows[0].int("pid"), pid, "a new session")
     }
 
     func testLostConnectionIsReportedThenRecovered() throws {

@@ -55,10 +55,12 @@ public struct BatchEncoder {
         return true
     }
 
-    /// The batch of the lines appended; nil when there are none.
-    public func finish() -> Batch? {
+    /// The batch of the lines appended; nil when there are none. `readCutNearCap`: the rows
+    /// came from a read the server cut by raw bytes (see `Batch.cutByBytes`); a streamed read
+    /// has no such cut, the encoder's is the only one.
+    public func finish(readCutNearCap: Bool = true) -> Batch? {
         guard let last else { return nil }
         return Batch(body: writer.bytes, lines: writer.lineCount, endXact: String(last.xact), endID: last.id,
-                     cutByBytes: isFull)
+                     cutByBytes: isFull, readCutNearCap: readCutNearCap)
     }
 }

@@ -42,17 +42,18 @@ public struct Batch: Sendable {
     public let endXact: String
     public let endID: Int64
     /// The byte cap ended the batch (more lines may be waiting though it holds fewer than the
-    /// sampling rate): the encoder cut it, or it is so large that the read's own cut near the
-    /// cap probably did.
+    /// sampling rate): the encoder cut it, or (`readCutNearCap`: a read that cuts by raw bytes
+    /// in the server, before the encoder) it is so large that the read's cut probably did.
     public let cutByBytes: Bool
 
-    public init(body: [UInt8], lines: Int, endXact: String, endID: Int64, cutByBytes: Bool = false) {
+    public init(body: [UInt8], lines: Int, endXact: String, endID: Int64, cutByBytes: Bool = false,
+                readCutNearCap: Bool = true) {
         self.body = body
         self.bytes = body.count
         self.lines = lines
         self.endXact = endXact
         self.endID = endID
-        self.cutByBytes = cutByBytes || body.count >= Limits.maxBatchBytes / 2
+        self.cutByBytes = cutByBytes || (readCutNearCap && body.count >= Limits.maxBatchBytes / 2)
     }
 
     /// Returns the body and drops this copy of it.
