@@ -126,6 +126,7 @@ import datetime, json, sys
 since = float(sys.argv[2])
 requests = lines = 0
 lat = []
+windows = {}  # latencies by 5 s of receipt time: does the tail come from one moment or all along?
 connections = set()
 for entry in open(sys.argv[1], encoding="utf-8"):
     e = json.loads(entry)
@@ -137,11 +138,13 @@ for entry in open(sys.argv[1], encoding="utf-8"):
         lines += 1
         ts = json.loads(line)["timestamp"]
         lat.append(e["t"] - datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+        windows.setdefault(int((e["t"] - since) // 5) if since else 0, []).append(lat[-1])
 lat.sort()
 out = {"requests": requests, "lines": lines, "connections": len(connections)}
 if lat:
     out.update(latency_count=len(lat), latency_p50=lat[len(lat) // 2],
-               latency_p99=lat[min(len(lat) - 1, int(len(lat) * 0.99))], latency_max=lat[-1])
+               latency_p99=lat[min(len(lat) - 1, int(len(lat) * 0.99))], latency_max=lat[-1],
+               p99_by_5s=[round(sorted(w)[min(len(w) - 1, int(len(w) * 0.99))], 2) for _, w in sorted(windows.items())])
 print(json.dumps(out))
 PY
 }

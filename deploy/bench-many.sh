@@ -89,6 +89,7 @@ print(f"[bench] {sys.argv[3]} drains x {sys.argv[4]} lines/s, {sys.argv[5]} work
 if "latency_p99" in s:
     print(f"[bench] ingest-to-receipt latency: p50 {s['latency_p50']:.3f} s, p99 {s['latency_p99']:.3f} s, "
           f"max {s['latency_max']:.3f} s (target p99 <= {target} s)")
+    print(f"[bench] p99 by 5 s of the run: {s.get('p99_by_5s')}")
     print(f"RESULT {row} | p99 {s['latency_p99']:.2f} s, p50 {s['latency_p50']:.2f} s | <= {target} s | "
           f"{s.get('lines')} of {expected} lines received, {sys.argv[5]} workers")
 PY

@@ -38,7 +38,7 @@ for row in "${ROWS[@]}"; do
     firehose) run firehose env SINK=nginx deploy/bench-firehose.sh 1000000 ;;
     memory)   run memory env SINK=nginx DRAINS=64 deploy/bench-firehose.sh 640000 ;;
     many)     run many deploy/bench-many.sh 1000 20 30 2 ;;
-    wide)     run wide env CONCURRENCY=1000 deploy/bench-many.sh 10000 1 30 2 ;;
+    wide)     run wide env CONCURRENCY=256 deploy/bench-many.sh 10000 1 30 2 ;;
     idle)
       # Claim cost with 1,000,000 drains (1,000 enabled) against the same run with 1,000.
       COLLECT=0

@@ -51,13 +51,13 @@ final class DatabaseLoop {
     /// Claimed drains are read and sent a group at a time: 64 drains x 5000 lines read at once
     /// would hold every body twice (ours and curl's) at the peak, while many drains with a few
     /// lines each are best read (and begun) in one statement. A group is 8 to 64 drains, as
-    /// many as fit both budgets: their sampling rates add up to at most `readGroupLines` (8
-    /// drains at the top rate), and the largest batch a recent read found, times the group,
-    /// to at most `readGroupBytes` (8 full batches of ~1.5 MB). The byte estimate ignores
-    /// reads that found nothing and at most doubles from one read to the next, so a quiet
-    /// spell does not open the way for 64 large batches at once.
+    /// many as fit both budgets: their sampling rates add up to at most `readGroupLines` (64
+    /// drains at the default rate, 12 at the top one), and the largest batch a recent read
+    /// found, times the group, to at most `readGroupBytes` (8 full batches of ~1.5 MB). The
+    /// byte estimate ignores reads that found nothing and at most doubles from one read to the
+    /// next, so a quiet spell does not open the way for 64 large batches at once.
     static let readGroupBytes = 12 << 20
-    static let readGroupLines = 8 * Limits.maxSamplingRate
+    static let readGroupLines = 64 * Limits.defaultSamplingRate
     static let readGroupSizes = 8...64
     private var readGroupSize = readGroupSizes.lowerBound
     /// Reading ahead pays when a few drains carry a backlog; with many in flight the database

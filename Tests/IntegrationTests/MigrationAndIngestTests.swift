@@ -71,6 +71,15 @@ final class MigrationTests: XCTestCase {
         XCTAssertNoThrow(try db.query("select logdrain_check_drain_fields(null, null, null, $1)", [Limits.maxSamplingRate]))
     }
 
+    /// The URL rule in the drains constraint is inlined (no function call per updated row):
+    /// pinning its search_path again would quietly make every worker update slower.
+    func testTheURLCheckIsInlinedIntoTheDrainsConstraint() throws {
+        let plan = try h.connect().query("explain verbose select logdrain_endpoint_url_ok(url) as ok from drains").rows
+            .compactMap { $0.string("QUERY PLAN") }.joined(separator: "\n")
+        XCTAssertTrue(plan.contains("~*"), plan)
+        XCTAssertFalse(plan.contains("logdrain_endpoint_url_ok"), plan)
+    }
+
     func testPartitionsExistAheadAndMaintainRuns() throws {
         let r = try runTool(h, "drain-admin", ["maintain", "--days-ahead", "3", "--retention-days", "7"])
         XCTAssertEqual(r.status, 0, r.stderr)
