@@ -22,6 +22,25 @@ public enum LogField: Int, CaseIterable, Sendable {
         }
     }
 
+    /// `"key": ` as the wire writes it before a value: a static string, so the hot path
+    /// neither looks up nor retains anything per field.
+    var keyPrefix: StaticString {
+        switch self {
+        case .timestamp: "\"timestamp\": "
+        case .message: "\"message\": "
+        case .level: "\"level\": "
+        case .falAppName: "\"fal_app_name\": "
+        case .falAppID: "\"fal_app_id\": "
+        case .falRequestID: "\"fal_request_id\": "
+        case .falJobID: "\"fal_job_id\": "
+        case .falEndpoint: "\"fal_endpoint\": "
+        case .falNodeID: "\"fal_node_id\": "
+        case .falWorkerID: "\"fal_worker_id\": "
+        case .falSource: "\"fal_source\": "
+        case .falIsolateSource: "\"fal_isolate_source\": "
+        }
+    }
+
     public var column: String { self == .timestamp ? "ts" : key }
     public var isRequired: Bool { rawValue <= LogField.level.rawValue }
 
@@ -34,7 +53,6 @@ public struct NDJSONWriter {
     public private(set) var lineCount = 0
     private var fieldsInLine = 0
 
-    private static let keyPrefixes: [[UInt8]] = LogField.allCases.map { Array("\"\($0.key)\": ".utf8) }
 
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
@@ -47,7 +65,7 @@ public struct NDJSONWriter {
     public mutating func append(_ field: LogField, _ value: UnsafeBufferPointer<UInt8>?) {
         guard let value else { return }
         if fieldsInLine > 0 { bytes.append(UInt8(ascii: ",")); bytes.append(UInt8(ascii: " ")) }
-        bytes.append(contentsOf: NDJSONWriter.keyPrefixes[field.rawValue])
+        field.keyPrefix.withUTF8Buffer { bytes.append(contentsOf: $0) }
         JSONString.append(value, to: &bytes)
         fieldsInLine += 1
     }
@@ -76,16 +94,20 @@ public struct NDJSONWriter {
 /// quote, backslash and control characters escaped; everything else, non-ASCII included,
 /// passed through as UTF-8.
 public enum JSONString {
-    private static let hex = Array("0123456789abcdef".utf8)
-    /// 1 for the bytes that need escaping: control characters, quote, backslash.
-    private static let escapes: [UInt8] = (0...255).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C ? 1 : 0 }
+    /// The bytes that need escaping: control characters, quote, backslash. (A comparison, not
+    /// a table: a static array is retained and released on every call.)
+    @inline(__always)
+    private static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
+
+    @inline(__always)
+    private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 0x30 + n : 0x57 + n }
 
     public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for i in 0..<value.count {
+        for i in value.indices {
             let b = value[i]
-            guard escapes[Int(b)] != 0 else { continue }
+            guard needsEscape(b) else { continue }
             if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart..<i])) }
             runStart = i + 1
             out.append(0x5C)
@@ -98,7 +120,8 @@ public enum JSONString {
             case 0x08: out.append(UInt8(ascii: "b"))
             case 0x0C: out.append(UInt8(ascii: "f"))
             default:
-                out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30)
+                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
             }
         }
         if runStart < value.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart...])) }

@@ -10,12 +10,14 @@ enum LogRows {
     /// body's buffer (the drain's batch before is a good guess). Nil when there are no rows.
     static func stream(on connection: StoreConnection, expectedBytes: Int) throws(StoreError) -> Batch? {
         var encoder = BatchEncoder(expectedBytes: expectedBytes)
-        var columns: (xact: Int, id: Int, fields: [Int])?
+        var checkedColumns = false
         var last: (xact: UInt64, id: Int64)?
         try connection.streamPending { row in
-            let (xactColumn, idColumn, fieldColumns) = try columns ?? Self.columns(of: row)
-            columns = (xactColumn, idColumn, fieldColumns)
-            let position = (xact: row.unsigned(xactColumn), id: Int64(row.unsigned(idColumn)))
+            if !checkedColumns {
+                try checkStreamedColumns(of: row)
+                checkedColumns = true
+            }
+            let position = (xact: row.unsigned(0), id: Int64(row.unsigned(1)))
             // The statement's ORDER BY is the stream order; a row out of it is a bug, not data.
             if let last, !((last.xact, last.id) < (position.xact, position.id)) {
                 throw PostgresDecodingError(statement: "ReadNextBatch", column: "xact_id, id", expected: "rows in stream order",
@@ -23,21 +25,20 @@ enum LogRows {
             }
             last = position
             return encoder.appendLine(xact: position.xact, id: position.id) { field, emit in
-                row.withBytes(fieldColumns[field.rawValue], emit)
+                row.withBytes(field.rawValue + 2, emit)
             }
         }
         return encoder.finish(readCutNearCap: false)
     }
 
-    private static func columns(of row: PostgresStreamedRow) throws -> (xact: Int, id: Int, fields: [Int]) {
-        func column(_ name: String) throws -> Int {
-            guard let index = row.column(name) else {
-                throw PostgresDecodingError(statement: "ReadNextBatch", column: name, expected: "a column", found: nil,
-                                            missingColumn: true)
-            }
-            return index
+    /// The streamed select list is `xact_id, id`, then the fields in `LogField` order, so each
+    /// row is read by position; checked by name on the first row.
+    private static func checkStreamedColumns(of row: PostgresStreamedRow) throws {
+        let expected = ["xact_id", "id"] + LogField.allCases.map(\.key)
+        for (index, name) in expected.enumerated() where row.column(name) != index {
+            throw PostgresDecodingError(statement: "ReadNextBatch", column: name, expected: "column \(index + 1)",
+                                        found: row.column(name).map { "column \($0 + 1)" }, missingColumn: row.column(name) == nil)
         }
-        return (try column("xact_id"), try column("id"), try LogField.allCases.map { try column($0.key) })
     }
 
     static func batches(in result: PostgresResult) throws(StoreError) -> [String: Batch] {
