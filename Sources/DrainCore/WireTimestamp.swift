@@ -26,4 +26,42 @@ public enum WireTimestamp {
         out.append(UInt8(ascii: "Z"))
         return true
     }
+
+    /// PostgreSQL's own ISO text of a UTC timestamptz (`2026-02-17 10:30:00.123456+00`), from
+    /// its binary form, microseconds since 2000-01-01 00:00 UTC, for years 1 to 9999 (the
+    /// caller takes PostgreSQL's text for any other): a binary read then goes through
+    /// `fromPostgres` like a text one. The calendar is proleptic Gregorian, as PostgreSQL's.
+    public static func postgresText(microsecondsSince2000 us: Int64, into out: inout [UInt8]) {
+        let microsecondsPerDay: Int64 = 86_400_000_000
+        var days = us / microsecondsPerDay
+        var time = us % microsecondsPerDay
+        if time < 0 { time += microsecondsPerDay; days -= 1 }
+        // Days to a civil date (H. Hinnant's algorithm), from 0000-03-01; 2000-01-01 is day
+        // 10957 after 1970-01-01, which is day 719468 after 0000-03-01.
+        let z = days + 10957 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let seconds = time / 1_000_000
+        out.removeAll(keepingCapacity: true)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                out.append(0x30 + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
+        out.append(UInt8(ascii: " "))
+        digits(seconds / 3600, 2); out.append(UInt8(ascii: ":")); digits(seconds / 60 % 60, 2)
+        out.append(UInt8(ascii: ":")); digits(seconds % 60, 2)
+        out.append(UInt8(ascii: ".")); digits(time % 1_000_000, 6)
+        out.append(contentsOf: "+00".utf8)
+    }
 }

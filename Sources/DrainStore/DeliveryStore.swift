@@ -85,17 +85,17 @@ public final class DeliveryStore {
     }
 
     /// Sends the read of the batch after a position (on the standby's statement when there is
-    /// one), row by row: `LogRows.stream` takes its rows. The lease and the enabled state were
+    /// one), row by row and in binary form: `LogRows.stream` takes its rows. The lease and the enabled state were
     /// checked when the batch before began; `advance` re-checks both before a batch read ahead
     /// is used.
     private func sendReadNext(on connection: StoreConnection, drain: ClaimedDrain, afterXact: String,
                               afterID: Int64) throws(StoreError) {
         if standby != nil {
             try connection.send(SQL.Delivery.ReadNextBatchOnStandby(drain: drain, afterXact: afterXact, afterID: afterID),
-                                rowByRow: true)
+                                rowByRow: true, binaryResults: true)
         } else {
             try connection.send(SQL.Delivery.ReadNextBatch(drain: drain, afterXact: afterXact, afterID: afterID),
-                                rowByRow: true)
+                                rowByRow: true, binaryResults: true)
         }
     }
 

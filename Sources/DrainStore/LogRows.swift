@@ -4,7 +4,7 @@ internal import Postgres
 /// The rows of a batch read (`SQL.Delivery.batchColumns`), grouped by drain, put in stream
 /// order and handed to DrainCore's `BatchEncoder` in place.
 enum LogRows {
-    /// Encodes one drain's rows as they stream in (`ReadNextBatch`, sent row by row): the
+    /// Encodes one drain's rows as they stream in (`ReadNextBatch`, sent row by row, binary): the
     /// statement orders them, the encoder applies the byte cap, and the first line past it
     /// cancels the rest, so no more than one batch is ever held. `expectedBytes` sizes the
     /// body's buffer (the drain's batch before is a good guess). Nil when there are no rows.
@@ -12,29 +12,43 @@ enum LogRows {
         var encoder = BatchEncoder(expectedBytes: expectedBytes)
         var checkedColumns = false
         var last: (xact: UInt64, id: Int64)?
+        var timestamp: [UInt8] = []
+        timestamp.reserveCapacity(32)
         try connection.streamPending { row in
             if !checkedColumns {
                 try checkStreamedColumns(of: row)
                 checkedColumns = true
             }
-            let position = (xact: row.unsigned(0), id: Int64(row.unsigned(1)))
+            guard let xact = row.int64(0), let id = row.int64(1), let micros = row.int64(2) else {
+                throw PostgresDecodingError(statement: "ReadNextBatch", column: "xact_id, id, timestamp",
+                                            expected: "8-byte binary values", found: nil, missingColumn: false)
+            }
+            let position = (xact: UInt64(bitPattern: xact), id: id)
             // The statement's ORDER BY is the stream order; a row out of it is a bug, not data.
             if let last, !((last.xact, last.id) < (position.xact, position.id)) {
                 throw PostgresDecodingError(statement: "ReadNextBatch", column: "xact_id, id", expected: "rows in stream order",
                                             found: "\(position) after \(last)", missingColumn: false)
             }
             last = position
+            // Years 1 to 9999 come as integers only; any other `ts` as PostgreSQL's text too.
+            let timestampText = LogField.allCases.count + 2
+            let printedByPostgres = row.withBytes(timestampText) { $0 != nil }
+            if !printedByPostgres { WireTimestamp.postgresText(microsecondsSince2000: micros, into: &timestamp) }
             return encoder.appendLine(xact: position.xact, id: position.id) { field, emit in
-                row.withBytes(field.rawValue + 2, emit)
+                switch field {
+                case .timestamp where printedByPostgres: row.withBytes(timestampText, emit)
+                case .timestamp: timestamp.withUnsafeBufferPointer { emit($0) }
+                default: row.withBytes(field.rawValue + 2, emit)
+                }
             }
         }
         return encoder.finish(readCutNearCap: false)
     }
 
-    /// The streamed select list is `xact_id, id`, then the fields in `LogField` order, so each
-    /// row is read by position; checked by name on the first row.
+    /// The streamed select list is `xact_id, id`, the fields in `LogField` order, then
+    /// `timestamp_text`, so each row is read by position; checked by name on the first row.
     private static func checkStreamedColumns(of row: PostgresStreamedRow) throws {
-        let expected = ["xact_id", "id"] + LogField.allCases.map(\.key)
+        let expected = ["xact_id", "id"] + LogField.allCases.map(\.key) + ["timestamp_text"]
         for (index, name) in expected.enumerated() where row.column(name) != index {
             throw PostgresDecodingError(statement: "ReadNextBatch", column: name, expected: "column \(index + 1)",
                                         found: row.column(name).map { "column \($0 + 1)" }, missingColumn: row.column(name) == nil)

@@ -94,8 +94,8 @@ struct StoreConnection {
         try mapped { try connection.execute(script: sql) }
     }
 
-    func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false) throws(StoreError) {
-        try mapped { try connection.send(statement, rowByRow: rowByRow) }
+    func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false, binaryResults: Bool = false) throws(StoreError) {
+        try mapped { try connection.send(statement, rowByRow: rowByRow, binaryResults: binaryResults) }
     }
 
     func streamPending(_ row: (PostgresStreamedRow) throws -> Bool) throws(StoreError) {

@@ -82,16 +82,20 @@ public final class PostgresConnection {
     /// other statement on this connection until it is finished.
     /// With `rowByRow`, the rows come one at a time (libpq's single-row mode) and are taken
     /// with `streamPending`, so a reader can stop at a byte budget without holding the rest.
-    public func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false) throws {
+    /// With `binaryResults`, values come in PostgreSQL's binary form (text as its bytes,
+    /// integers and timestamps as big-endian integers), which spares the server formatting
+    /// them and the reader parsing them.
+    public func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false, binaryResults: Bool = false) throws {
         precondition(!hasPending, "one statement in flight at a time")
         try ensureConnected()
         let texts = statement.makeBindings().texts
+        let format: Int32 = binaryResults ? 1 : 0
         let sent: Int32
         if let name = S.preparedName, usesNamedStatements {
             try prepareIfNeeded(name, S.sql)
-            sent = withCStrings(texts) { PQsendQueryPrepared(handle, name, Int32($0.count), $0, nil, nil, 0) }
+            sent = withCStrings(texts) { PQsendQueryPrepared(handle, name, Int32($0.count), $0, nil, nil, format) }
         } else {
-            sent = withCStrings(texts) { PQsendQueryParams(handle, S.sql, Int32($0.count), nil, $0, nil, nil, 0) }
+            sent = withCStrings(texts) { PQsendQueryParams(handle, S.sql, Int32($0.count), nil, $0, nil, nil, format) }
         }
         guard sent == 1 else { throw PostgresError.from(result: nil, connection: handle) }
         // Must follow the send at once, before any result is read; it fails only then.

@@ -119,6 +119,15 @@ public struct PostgresStreamedRow {
     /// A non-negative integer value (bigserial, xid8) from its text; 0 for NULL.
     public func unsigned(_ column: Int) -> UInt64 { PostgresValueBytes.unsigned(handle, 0, column) }
 
+    /// A value in binary form that is 8 bytes (`bigint`, `xid8`, `timestamptz`): its
+    /// big-endian integer; nil for NULL or another length.
+    public func int64(_ column: Int) -> Int64? {
+        withBytes(column) { bytes in
+            guard let bytes, bytes.count == 8 else { return nil }
+            return bytes.reduce(0) { $0 << 8 | Int64($1) }
+        }
+    }
+
     /// The bytes of all its values.
     public var byteCount: Int {
         (0..<PQnfields(handle)).reduce(0) { $0 + Int(PQgetlength(handle, 0, $1)) }

@@ -55,6 +55,29 @@ final class WireTimestampTests: XCTestCase {
         XCTAssertNil(convert("0044-03-15 10:30:00+00 BC"))
         XCTAssertNil(convert("Tue Feb 17 10:30:00 2026 UTC"))
     }
+
+    /// The binary read's timestamps (microseconds since 2000-01-01 UTC) printed as PostgreSQL
+    /// prints them; the values are Python's `datetime` (proleptic Gregorian, as PostgreSQL).
+    func testPostgresTextFromBinaryMatchesThePostgresCalendar() {
+        let cases: [(Int64, String)] = [
+            (0, "2000-01-01 00:00:00.000000+00"),
+            (-1, "1999-12-31 23:59:59.999999+00"),
+            (762_525_296_789_012, "2024-02-29 12:34:56.789012+00"),
+            (-946_684_799_999_000, "1970-01-01 00:00:00.001000+00"),
+            (-63_082_281_600_000_000, "0001-01-01 00:00:00.000000+00"),
+            (252_455_615_999_999_999, "9999-12-31 23:59:59.999999+00"),
+            (-3_150_579_600_000_000, "1900-02-28 23:00:00.000000+00"),
+            (-3_150_576_000_000_000, "1900-03-01 00:00:00.000000+00"),
+            (-12_617_661_171_999_910, "1600-02-29 06:07:08.000090+00"),
+            (3_187_213_323_450_000, "2100-12-31 01:02:03.450000+00"),
+        ]
+        for (micros, text) in cases {
+            var out: [UInt8] = []
+            WireTimestamp.postgresText(microsecondsSince2000: micros, into: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), text, "\(micros)")
+            XCTAssertNotNil(convert(text), "the wire conversion takes it")
+        }
+    }
 }
 
 final class NDJSONWriterCapTests: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Postgres
 import HTTPClient
+import DrainCore
 
 /// drain-worker against the real database and the real HTTPS receiver.
 final class DeliveryTests: XCTestCase {
@@ -38,6 +39,48 @@ final class DeliveryTests: XCTestCase {
         let status = try h.show(id)
         XCTAssertNotNil(status["last_success_at"] as? String)
         XCTAssertEqual(status["consecutive_failures"] as? Int, 0)
+    }
+
+    /// At sampling rate 1 the first batch comes from the claim's read (text results) and every
+    /// later one from the streamed read-ahead (binary results): the same row must give the same
+    /// bytes either way, and every timestamp the text rule's wire form, including those the
+    /// binary read leaves to PostgreSQL's text (BC, year 10000, infinity).
+    func testStreamedBinaryReadsDeliverTheSameBytesAsTextReads() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("binary"))"
+        _ = try h.makeDrain(account: a, path: path, rate: 1)
+        let line = #"{"timestamp": "2026-02-17T10:30:00.123456Z", "message": "Model loaded \"ok\"\\ done\nnext\ttab\u0001\u001f é 日本 🎉 \u2028", "level": "info", "fal_app_name": "my-model", "fal_app_id": "abc123", "fal_request_id": "req-456", "fal_job_id": "job-789", "fal_endpoint": "/", "fal_node_id": "node-1", "fal_worker_id": "worker-42", "fal_source": "run", "fal_isolate_source": "iso"}"#
+        XCTAssertEqual(try runTool(h, "drain-admin", ["ingest", a.name], stdin: [line, line, line].joined(separator: "\n")).status, 0)
+        let odd = ["0044-03-15 12:00:00+00 BC", "infinity", "-infinity", "10000-01-01 00:00:00+00", "0001-01-01 00:00:00+00",
+                   "9999-12-31 23:59:59.999999+00", "1999-12-31 23:59:59.9999+00", "1600-02-29 06:07:08.00009+00",
+                   "2024-02-29 23:59:59.999+00", "1970-01-01 00:00:00+00", "2000-01-01 00:00:00.001+00"]
+        let db = try h.connect()
+        try db.execute(script: "set timezone = 'UTC'; set datestyle = 'ISO, YMD'")
+        for ts in odd {
+            try db.query("insert into logs (account_id, ts, message, level) values ($1, $2::timestamptz, 'odd', 'info')", [a.id, ts])
+        }
+        // What the text read's rule makes of each: PostgreSQL's text, converted, or as printed.
+        let printed = try db.query("select ts::text as ts from logs where account_id = $1 and message = 'odd' order by xact_id, id",
+                                   [a.id]).rows.map { $0.string("ts")! }
+        let expected = printed.map { text -> String in
+            var out: [UInt8] = []
+            let ok = Array(text.utf8).withUnsafeBufferPointer { WireTimestamp.fromPostgres($0, into: &out) }
+            return ok ? String(decoding: out, as: UTF8.self) : text
+        }
+        let w = try WorkerProcess(h, name: unique("binary"))
+        defer { w.stop() }
+        try waitUntil(30, "all lines") { h.received(path).flatMap(\.lines).count >= 3 + odd.count }
+        let posts = h.received(path)
+        XCTAssertEqual(posts.count, 3 + odd.count, "one line a batch")
+        XCTAssertEqual(posts[1].body, posts[0].body, "the streamed read's bytes equal the first read's")
+        XCTAssertEqual(posts[2].body, posts[0].body)
+        let timestamps = posts.dropFirst(3).map { post -> String in
+            let object = try? JSONSerialization.jsonObject(with: post.body.prefix { $0 != 0x0A }) as? [String: Any]
+            return object?["timestamp"] as? String ?? "?"
+        }
+        XCTAssertEqual(timestamps, expected)
+        XCTAssertTrue(expected.contains("0044-03-15 12:00:00+00 BC") && expected.contains("infinity"), "\(expected)")
+        XCTAssertTrue(posts.allSatisfy(\.signatureValid))
     }
 
     func testSamplingRateCapsBatchesAndKeepsOrder() throws {

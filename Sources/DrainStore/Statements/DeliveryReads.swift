@@ -72,11 +72,16 @@ extension SQL.Delivery {
         """
     }
 
-    /// The select list of a one-drain read streamed row by row: `batchColumns` without the drain.
+    /// The select list of a one-drain read streamed row by row, in binary form (`LogRows.stream`
+    /// reads it by position): `batchColumns` without the drain, the position and `ts` as
+    /// integers, not text. A `ts` outside years 1 to 9999 (BC, infinity, year 10000 on) also
+    /// comes as PostgreSQL's text, which the wire carries as the text reads do.
     private static let streamedColumns = """
-        b.xact_id::text as xact_id, b.id, b.ts as timestamp,
+        b.xact_id, b.id, b.ts as timestamp,
                b.message, b.level, b.fal_app_name, b.fal_app_id, b.fal_request_id, b.fal_job_id,
-               b.fal_endpoint, b.fal_node_id, b.fal_worker_id, b.fal_source, b.fal_isolate_source
+               b.fal_endpoint, b.fal_node_id, b.fal_worker_id, b.fal_source, b.fal_isolate_source,
+               case when b.ts >= '0001-01-01 00:00:00+00' and b.ts < '10000-01-01 00:00:00+00' then null
+                    else b.ts::text end as timestamp_text
         """
 
     /// The one select list of every batch read: the drain, the row's position and its fields
@@ -112,7 +117,7 @@ extension SQL.Delivery {
     /// never waits for the database. Read row by row (the byte cap is the reader's).
     struct ReadNextBatch: PostgresStatement {
         typealias Row = Void
-        static let preparedName: String? = "logdrain_read_next_batch_v4"
+        static let preparedName: String? = "logdrain_read_next_batch_v5"
         static let sql = """
             select \(streamedColumns)
             from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[]) as v(id, token, after_xact, after_id)
@@ -209,7 +214,7 @@ extension SQL.Delivery {
     /// `ReadNextBatch` on the standby: only drains the new-drain filter no longer applies to.
     struct ReadNextBatchOnStandby: PostgresStatement {
         typealias Row = Void
-        static let preparedName: String? = "logdrain_read_next_batch_on_standby_v2"
+        static let preparedName: String? = "logdrain_read_next_batch_on_standby_v3"
         static let sql = """
             select \(streamedColumns)
             from unnest($1::uuid[], $2::bigint[], $3::xid8[], $4::bigint[], $5::int[])
