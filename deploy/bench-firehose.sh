@@ -47,7 +47,9 @@ copy_before=$(copy_seconds)
 
 phase "one drain-worker delivering the backlog"
 t2=$(now)
-"$BIN/drain-worker" --name firehose --concurrency $(( DRAINS > 32 ? DRAINS : 32 )) --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" 2>"$BENCH_TMP/worker.log" &
+MPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$BIN/drain-worker" --name firehose --concurrency $(( DRAINS > 32 ? DRAINS : 32 )) --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" \
+  --metrics-address "127.0.0.1:$MPORT" 2>"$BENCH_TMP/worker.log" &
 BENCH_PIDS+=($!)
 # One session polls inside the server (a psql per poll would take CPU from the worker on 2 cores).
 psql -q "$DATABASE_URL" -c "do \$\$ begin
@@ -62,6 +64,23 @@ echo "[bench] CPU seconds: worker $(cpu "${BENCH_PIDS[-1]}"), sink $(cpu "${BENC
 # The last 20 attempts of each drain (the history ring): time on the wire per batch, as the
 # worker measured it (request sent to response received).
 echo "[bench] last attempts: $(psql -qtA "$DATABASE_URL" -c "select count(*) || ' batches, avg ' || round(avg(lines)) || ' lines, ' || round(avg(bytes) / 1048576.0, 2) || ' MiB, ' || round(avg(duration_ms), 1) || ' ms on the wire' from delivery_attempts")"
+# Stage timings, from the worker's own histograms (sum / count of each): where a batch's time goes.
+curl -sS "http://127.0.0.1:$MPORT/metrics" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def stat(name):
+    s = re.search(r"^%s_sum\{[^}]*\} ([0-9.e+-]+)$" % name, text, re.M)
+    c = re.search(r"^%s_count\{[^}]*\} ([0-9.e+-]+)$" % name, text, re.M)
+    return (float(s.group(1)), int(float(c.group(1)))) if s and c else (0.0, 0)
+stages = [("claim", "logdrain_claim_duration_seconds"), ("read (at a claim)", "logdrain_read_duration_seconds"),
+          ("read ahead + encode", "logdrain_read_ahead_duration_seconds"), ("sign", "logdrain_sign_duration_seconds"),
+          ("on the wire", "logdrain_delivery_duration_seconds"), ("record", "logdrain_record_duration_seconds")]
+parts = []
+for label, name in stages:
+    total, count = stat(name)
+    parts.append(f"{label} {1000 * total / count:.2f} ms x {count}" if count else f"{label} -")
+print("[bench] stages (average per statement or batch, x how many): " + "; ".join(parts))
+' || echo "[bench] stages: the worker's metrics did not answer"
 copy_after=$(copy_seconds)
 # The faster of the two \copy runs is the reference: the ratio is never flattered by a cold cache.
 t0=0; t1=$(python3 -c "print(min($copy_before, $copy_after))")

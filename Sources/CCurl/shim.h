@@ -18,5 +18,5 @@ static inline CURLcode ld_getinfo_str(CURL *h, CURLINFO i, char **v) { return cu
 static inline CURLcode ld_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ld_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode ld_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
-static inline CURLSHcode ld_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
+static inline CURLSHcode ld_share_setopt_int(CURLSH *s, CURLSHoption o, int v) { return curl_share_setopt(s, o, v); }
 #endif

@@ -308,7 +308,8 @@ final class DatabaseLoop {
         }
     }
 
-    /// Hands the batch to the HTTP loop, signed with the configuration its attempt started with.
+    /// Hands the batch to the HTTP loop (which signs it) with the configuration its attempt
+    /// started with.
     private func send(_ id: String) {
         guard var entry = entries[id], let attempt = entry.attempt, var batch = entry.batch else { return }
         // Readable at the claim; a rotation to a key this worker lacks could intervene. Then
@@ -322,8 +323,8 @@ final class DatabaseLoop {
         entry.batch = batch
         entries[id] = entry
         transfers[nextTransferID] = id
-        sends.post(SignedDelivery(url: attempt.url, secret: secret, body: body, deliveryID: attempt.deliveryID,
-                                  attempt: attempt.attempt, timeout: config.deliveryTimeout), id: nextTransferID)
+        sends.post(UnsignedDelivery(url: attempt.url, secret: secret, body: body, deliveryID: attempt.deliveryID,
+                                    attempt: attempt.attempt, timeout: config.deliveryTimeout), id: nextTransferID)
     }
 
     /// Reads the batch after the one on the wire, so a 2xx chains straight into it: from the
@@ -334,11 +335,9 @@ final class DatabaseLoop {
     private func readAhead(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], let batch = entry.batch else { return }
         let prefetchAllowed = !stop.isSet && readAheadAllowed
-        let next: Batch?
-        if let prefetched = db.takePrefetch(after: batch, drain: entry.drain) {
-            next = prefetched
-        } else {
-            next = try db.readBatch(after: batch, drain: entry.drain)
+        let next = try metrics.time(metrics.readAheadDuration) { () throws(StoreError) -> Batch? in
+            if let prefetched = db.takePrefetch(after: batch, drain: entry.drain) { return prefetched }
+            return try db.readBatch(after: batch, drain: entry.drain)
         }
         entries[id]?.next = next
         entries[id]?.machine.readAheadFinished(lines: next?.lines)
@@ -435,7 +434,7 @@ final class DatabaseLoop {
         let ids = successes.map(\.drain.id)
         let kept: Set<String>
         do {
-            kept = try db.recordSuccesses(successes)
+            kept = try metrics.time(metrics.recordDuration) { () throws(StoreError) in try db.recordSuccesses(successes) }
         } catch {
             if error.isTransient {
                 for id in ids {
@@ -477,8 +476,10 @@ final class DatabaseLoop {
     private func advance(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], case .success(let status, let seconds)? = entry.machine.outcome?.result,
               let batch = entry.batch, let attempt = entry.attempt, let next = entry.next else { return }
-        let started = stop.isSet ? nil : try db.advance(drain: entry.drain, batch: batch, attempt: attempt, status: status,
-                                                         seconds: seconds, next: next, leaseSeconds: config.lease)
+        let started = stop.isSet ? nil : try metrics.time(metrics.recordDuration) {
+            try db.advance(drain: entry.drain, batch: batch, attempt: attempt, status: status, seconds: seconds, next: next,
+                           leaseSeconds: config.lease)
+        }
         if let started {
             countSuccess(entry, seconds: seconds)
             entries[id]?.batch = next
@@ -499,8 +500,10 @@ final class DatabaseLoop {
     private func recordFailure(_ id: String, _ db: DeliveryStore) throws {
         guard let entry = entries[id], case .failure(let status, let error, let delay, let seconds)? = entry.machine.outcome?.result,
               let batch = entry.batch, let attempt = entry.attempt else { return }
-        let kept = try db.recordFailure(status: status, error: error, retryInSeconds: delay, seconds: seconds,
-                                        drain: entry.drain, batch: batch, attempt: attempt)
+        let kept = try metrics.time(metrics.recordDuration) {
+            try db.recordFailure(status: status, error: error, retryInSeconds: delay, seconds: seconds,
+                                 drain: entry.drain, batch: batch, attempt: attempt)
+        }
         nextClaimAt = .now
         if kept {
             metrics.recorded(success: false, lines: batch.lines, bytes: batch.bytes, seconds: seconds)

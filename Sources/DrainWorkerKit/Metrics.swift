@@ -18,6 +18,9 @@ public final class WorkerMetrics: Sendable {
     let batchBytes: Recorder
     let claimDuration: CoreMetrics.Timer
     let readDuration: CoreMetrics.Timer
+    let readAheadDuration: CoreMetrics.Timer
+    let signDuration: CoreMetrics.Timer
+    let recordDuration: CoreMetrics.Timer
     let inFlight: Recorder
     let watermarkAge: Recorder
     let databaseErrors: CoreMetrics.Counter
@@ -67,6 +70,15 @@ public final class WorkerMetrics: Sendable {
         readDuration = timer("logdrain_read_duration_seconds", "Time to read and encode one group of batches.",
                              [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                               .milliseconds(100), .milliseconds(250), .seconds(1)])
+        let stageBuckets: [Duration] = [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(10),
+                                        .milliseconds(25), .milliseconds(50), .milliseconds(100), .seconds(1)]
+        readAheadDuration = timer("logdrain_read_ahead_duration_seconds",
+                                  "Time to read and encode one drain's next batch while the one before is on the wire (the rest of a prefetch, or a read).",
+                                  stageBuckets)
+        signDuration = timer("logdrain_sign_duration_seconds", "Time to sign one batch (HMAC-SHA256 of its body).", stageBuckets)
+        recordDuration = timer("logdrain_record_duration_seconds",
+                               "Time of one outcome statement: a group of 2xx answers, an advance to the next batch, or a failure.",
+                               stageBuckets)
         inFlight = gauge("logdrain_drains_in_flight", "Drains this worker holds (claimed and not yet recorded).")
         watermarkAge = gauge("logdrain_watermark_age_seconds",
                              "How long the oldest running transaction has held the delivery watermark (0 when none runs): lines committed after it began wait until it ends.")
@@ -87,7 +99,7 @@ public final class WorkerMetrics: Sendable {
     }
 
     /// Times `body` into `timer`.
-    func time<T>(_ timer: CoreMetrics.Timer, _ body: () throws -> T) rethrows -> T {
+    func time<T, E: Error>(_ timer: CoreMetrics.Timer, _ body: () throws(E) -> T) throws(E) -> T {
         let start = ContinuousClock.now
         defer { timer.recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1))) }
         return try body()

@@ -3,8 +3,8 @@ import Synchronization
 
 /// Many concurrent HTTPS POSTs driven by one `curl_multi` loop on the caller's thread.
 /// Connections to the same host are reused across requests (up to `idleConnections` kept
-/// idle), and TLS sessions across connections, so a new connection to a known host resumes
-/// its session instead of a full handshake.
+/// idle), and TLS sessions across connections, so a new connection to a recent host resumes
+/// its session instead of a full handshake (curl 7.88's shared cache keeps 8 sessions).
 /// Not thread-safe; own it from one thread. Only `wakeup` may be used from others.
 public final class HTTPMultiClient {
     private let multi: UnsafeMutableRawPointer
@@ -47,7 +47,8 @@ public final class HTTPMultiClient {
         self.wakeup = Wakeup(multi)
         _ = ld_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
         _ = ld_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(configuration.idleConnections, 1))
-        _ = ld_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
+        // Without it transfers still work, each with a full handshake: not worth failing for.
+        _ = ld_share_setopt_int(share, CURLSHOPT_SHARE, Int32(CURL_LOCK_DATA_SSL_SESSION.rawValue))
     }
 
     deinit {

@@ -109,13 +109,16 @@ public final class PostgresConnection {
     /// each as it arrives (each row's memory is released once `row` returns). When `row`
     /// returns false (or throws) the rest is not wanted: the server is asked to cancel it, and
     /// what still arrives is read and dropped, so the connection is free again. Should more
-    /// than `dropAtMost` bytes arrive after that (the cancel did not reach the server), the
-    /// connection is closed instead, and the next statement reconnects. Throws the
-    /// statement's error (or `row`'s), not the cancel's.
+    /// than `dropAtMost` bytes arrive after that (no cancel is sent behind a pooler; or it did
+    /// not reach the server), the connection is closed instead, and the next statement
+    /// reconnects. After a cancel the budget is 16 times larger: the socket buffers and the
+    /// server's last packets can hold several large rows. Throws the statement's error (or
+    /// `row`'s), not the cancel's.
     public func streamPending(dropAtMost: Int = 4 << 20, _ row: (PostgresStreamedRow) throws -> Bool) throws {
         precondition(hasPending && pendingRowByRow, "no statement in flight row by row")
         hasPending = false
         var stopped = false
+        var dropBudget = dropAtMost
         var dropped = 0
         var failure: (any Error)?
         while let result = PQgetResult(handle) {
@@ -125,7 +128,7 @@ public final class PostgresConnection {
                 let streamed = PostgresStreamedRow(handle: result)
                 if stopped {
                     dropped += streamed.byteCount
-                    if dropped > dropAtMost {
+                    if dropped > dropBudget {
                         disconnect()  // the result itself is cleared on the way out
                         if let failure { throw failure }
                         return
@@ -135,12 +138,12 @@ public final class PostgresConnection {
                 do {
                     if try !row(streamed) {
                         stopped = true
-                        cancelRunningStatement()
+                        if cancelRunningStatement() { dropBudget = dropAtMost * 16 }
                     }
                 } catch {
                     failure = error
                     stopped = true
-                    cancelRunningStatement()
+                    if cancelRunningStatement() { dropBudget = dropAtMost * 16 }
                 }
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
                 continue
@@ -166,11 +169,12 @@ public final class PostgresConnection {
     /// sent: an older pgbouncer could forward the request late, onto whatever statement its
     /// server connection runs by then, another client's included; the rest is dropped or the
     /// connection closed instead.
-    private func cancelRunningStatement() {
-        guard usesNamedStatements, let cancel = PQgetCancel(handle) else { return }
+    /// Returns whether the request was sent.
+    private func cancelRunningStatement() -> Bool {
+        guard usesNamedStatements, let cancel = PQgetCancel(handle) else { return false }
         defer { PQfreeCancel(cancel) }
         var message = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancel, &message, Int32(message.count))
+        return PQcancel(cancel, &message, Int32(message.count)) == 1
     }
 
     private var pendingName = "query"

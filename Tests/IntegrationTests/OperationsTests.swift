@@ -27,7 +27,8 @@ final class OperationsTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Self.value(text, "logdrain_deliveries_total", outcome: "success"), 1, text)
         for name in ["logdrain_deliveries_total", "logdrain_lines_total", "logdrain_delivery_duration_seconds",
                      "logdrain_batch_lines", "logdrain_batch_bytes", "logdrain_claim_duration_seconds",
-                     "logdrain_read_duration_seconds", "logdrain_drains_in_flight", "logdrain_watermark_age_seconds",
+                     "logdrain_read_duration_seconds", "logdrain_read_ahead_duration_seconds", "logdrain_sign_duration_seconds",
+                     "logdrain_record_duration_seconds", "logdrain_drains_in_flight", "logdrain_watermark_age_seconds",
                      "logdrain_database_errors_total", "logdrain_lease_losses_total"] {
             XCTAssertTrue(text.contains("# HELP \(name) "), "HELP for \(name)")
             XCTAssertTrue(text.contains("# TYPE \(name) "), "TYPE for \(name)")

@@ -158,6 +158,33 @@ final class RolesTests: XCTestCase {
         for r in rows {
             XCTAssertEqual(r.bool("prosecdef"), true, r.string("proname") ?? "")
             XCTAssertTrue((r.string("config") ?? "").hasPrefix("search_path="), r.string("config") ?? "")
+            XCTAssertTrue((r.string("config") ?? "").contains("standard_conforming_strings=on"), r.string("config") ?? "")
+        }
+    }
+
+    /// A session with `standard_conforming_strings` off reads a backslash in a literal as an
+    /// escape. The URL rule (inlined into the drains constraint, so parsed in the caller's
+    /// session) must mean the same there: otherwise a URL saved in such a session would fail
+    /// the constraint on every later update, the workers' claims included.
+    func testTheURLRuleMeansTheSameWhateverTheCallersStringSyntax() throws {
+        let db = try h.connect()
+        try db.execute(script: "set standard_conforming_strings = off")
+        let r = try db.query("""
+            select logdrain_endpoint_url_ok('https://a]') as bad, logdrain_endpoint_url_ok('https://example.com/') as good,
+                   logdrain_endpoint_url_ok('https://[::1]:8443/x') as ipv6
+            """).rows[0]
+        XCTAssertEqual(r.bool("bad"), false)
+        XCTAssertEqual(r.bool("good"), true)
+        XCTAssertEqual(r.bool("ipv6"), true)
+        // The same row with a good URL is accepted (so the refusal below is the URL's).
+        let insert = """
+            insert into drains (account_id, name, url, secret, enabled, disabled_reason)
+            values ($1, $2, $3, repeat('a', 64), false, 'manual')
+            """
+        XCTAssertNoThrow(try db.query(insert, [try h.makeAccount().id, "good", "https://example.com/"]))
+        XCTAssertThrowsError(try db.query(insert, [try h.makeAccount().id, "odd", "https://a]"])) {
+            XCTAssertEqual(($0 as? PostgresError)?.sqlState, "23514", "\($0)")
+            XCTAssertEqual(($0 as? PostgresError)?.constraint, "drains_url_https", "\($0)")
         }
     }
 }
