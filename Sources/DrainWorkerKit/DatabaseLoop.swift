@@ -308,8 +308,7 @@ final class DatabaseLoop {
         }
     }
 
-    /// Hands the batch to the HTTP loop (which signs it) with the configuration its attempt
-    /// started with.
+    /// Hands the batch to the HTTP loop, signed with the configuration its attempt started with.
     private func send(_ id: String) {
         guard var entry = entries[id], let attempt = entry.attempt, var batch = entry.batch else { return }
         // Readable at the claim; a rotation to a key this worker lacks could intervene. Then
@@ -323,8 +322,13 @@ final class DatabaseLoop {
         entry.batch = batch
         entries[id] = entry
         transfers[nextTransferID] = id
-        sends.post(UnsignedDelivery(url: attempt.url, secret: secret, body: body, deliveryID: attempt.deliveryID,
-                                    attempt: attempt.attempt, timeout: config.deliveryTimeout), id: nextTransferID)
+        // Signed here, not on the HTTP thread: on 2 cores shared with PostgreSQL, a second busy
+        // thread slowed the firehose (0.46-0.48 of \copy signing here, 0.39-0.41 there).
+        let delivery = metrics.time(metrics.signDuration) {
+            SignedDelivery(url: attempt.url, secret: secret, body: body, deliveryID: attempt.deliveryID,
+                           attempt: attempt.attempt, timeout: config.deliveryTimeout)
+        }
+        sends.post(delivery, id: nextTransferID)
     }
 
     /// Reads the batch after the one on the wire, so a 2xx chains straight into it: from the

@@ -2,26 +2,11 @@ import Dispatch
 import Delivery
 import Synchronization
 
-/// A batch handed to the HTTP loop, signed there: HMAC-SHA256 over a 1.4 MB body is about a
-/// millisecond, which the database thread (the firehose's busiest) no longer spends.
-struct UnsignedDelivery: Sendable {
-    var url: String
-    var secret: String
-    var body: [UInt8]
-    var deliveryID: String
-    var attempt: Int
-    var timeout: Double
-
-    func signed() -> SignedDelivery {
-        SignedDelivery(url: url, secret: secret, body: body, deliveryID: deliveryID, attempt: attempt, timeout: timeout)
-    }
-}
-
 /// Requests on their way to the HTTP loop, and the word that no more will come. The database
 /// side posts; the HTTP loop takes. Posting wakes the loop from `curl_multi_poll`.
 final class SendQueue: Sendable {
     private struct State {
-        var requests: [(id: Int, request: UnsignedDelivery)] = []
+        var requests: [(id: Int, request: SignedDelivery)] = []
         var closed = false
     }
 
@@ -30,7 +15,7 @@ final class SendQueue: Sendable {
 
     init(wakeup: EndpointClient.Wakeup) { self.wakeup = wakeup }
 
-    func post(_ request: UnsignedDelivery, id: Int) {
+    func post(_ request: SignedDelivery, id: Int) {
         state.withLock { $0.requests.append((id, request)) }
         wakeup.wake()
     }
@@ -41,7 +26,7 @@ final class SendQueue: Sendable {
         wakeup.wake()
     }
 
-    func take() -> (requests: [(id: Int, request: UnsignedDelivery)], closed: Bool) {
+    func take() -> (requests: [(id: Int, request: SignedDelivery)], closed: Bool) {
         state.withLock { s in
             defer { s.requests.removeAll() }
             return (s.requests, s.closed)
@@ -80,13 +65,12 @@ struct HTTPLoop {
     let client: EndpointClient
     let sends: SendQueue
     let completions: CompletionQueue
-    let metrics: WorkerMetrics
 
     /// Runs on the calling thread until the send queue is closed and nothing is in flight.
     func run() {
         while true {
             let (requests, closed) = sends.take()
-            for (id, request) in requests { client.start(metrics.time(metrics.signDuration) { request.signed() }, id: id) }
+            for (id, request) in requests { client.start(request, id: id) }
             if closed && requests.isEmpty && client.inFlight == 0 { return }
             // curl_multi_wakeup (a post) ends the wait early.
             completions.post(client.poll(timeoutMs: 1000))

@@ -48,7 +48,7 @@ public final class Worker {
         if config.secretKeys == nil {
             logger.notice("no secret keys file (--secret-keys-file or DRAIN_SECRET_KEYS_FILE): secrets are used as stored; drains with encrypted secrets are left to workers that have the key")
         }
-        HTTPLoop(client: client, sends: sends, completions: completions, metrics: metrics).run()
+        HTTPLoop(client: client, sends: sends, completions: completions).run()
         finished.wait()
         logger.info("worker stopped", metadata: ["worker": "\(config.name)"])
     }
