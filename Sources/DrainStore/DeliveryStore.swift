@@ -92,10 +92,10 @@ public final class DeliveryStore {
                               afterID: Int64) throws(StoreError) {
         if standby != nil {
             try connection.send(SQL.Delivery.ReadNextBatchOnStandby(drain: drain, afterXact: afterXact, afterID: afterID),
-                                rowByRow: true, binaryResults: true)
+                                binaryResults: true)
         } else {
             try connection.send(SQL.Delivery.ReadNextBatch(drain: drain, afterXact: afterXact, afterID: afterID),
-                                rowByRow: true, binaryResults: true)
+                                binaryResults: true)
         }
     }
 

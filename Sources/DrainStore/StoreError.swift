@@ -94,16 +94,12 @@ struct StoreConnection {
         try mapped { try connection.execute(script: sql) }
     }
 
-    func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false, binaryResults: Bool = false) throws(StoreError) {
-        try mapped { try connection.send(statement, rowByRow: rowByRow, binaryResults: binaryResults) }
+    func send<S: PostgresStatement>(_ statement: S, binaryResults: Bool = false) throws(StoreError) {
+        try mapped { try connection.send(statement, binaryResults: binaryResults) }
     }
 
     func streamPending(_ row: (PostgresStreamedRow) throws -> Bool) throws(StoreError) {
         try mapped { try connection.streamPending(row) }
-    }
-
-    func finishPending() throws(StoreError) -> PostgresResult {
-        try mapped { try connection.finishPending() }
     }
 
     var hasPending: Bool { connection.hasPending }

@@ -78,14 +78,13 @@ public final class PostgresConnection {
     public private(set) var hasPending = false
 
     /// Sends a typed statement without waiting for its rows, so the server works on it while
-    /// this thread does something else; `finishPending()` (or `streamPending`) takes them. One at a time, and no
-    /// other statement on this connection until it is finished.
-    /// With `rowByRow`, the rows come one at a time (libpq's single-row mode) and are taken
-    /// with `streamPending`, so a reader can stop at a byte budget without holding the rest.
-    /// With `binaryResults`, values come in PostgreSQL's binary form (text as its bytes,
-    /// integers and timestamps as big-endian integers), which spares the server formatting
-    /// them and the reader parsing them.
-    public func send<S: PostgresStatement>(_ statement: S, rowByRow: Bool = false, binaryResults: Bool = false) throws {
+    /// this thread does something else. Its rows come one at a time (libpq's single-row mode)
+    /// and are taken with `streamPending`, so a reader can stop at a byte budget without
+    /// holding the rest. One at a time, and no other statement on this connection until it is
+    /// taken. With `binaryResults`, values come in PostgreSQL's binary form (text as its
+    /// bytes, integers and timestamps as big-endian integers), which spares the server
+    /// formatting them and the reader parsing them.
+    public func send<S: PostgresStatement>(_ statement: S, binaryResults: Bool = false) throws {
         precondition(!hasPending, "one statement in flight at a time")
         try ensureConnected()
         let texts = statement.makeBindings().texts
@@ -99,13 +98,11 @@ public final class PostgresConnection {
         }
         guard sent == 1 else { throw PostgresError.from(result: nil, connection: handle) }
         // Must follow the send at once, before any result is read; it fails only then.
-        if rowByRow { precondition(PQsetSingleRowMode(handle) == 1, "single-row mode right after a send") }
-        pendingRowByRow = rowByRow
+        precondition(PQsetSingleRowMode(handle) == 1, "single-row mode right after a send")
         hasPending = true
-        pendingName = String(describing: S.self)
     }
 
-    /// Takes the rows of a statement sent with `send(_:rowByRow: true)`, calling `row` for
+    /// Takes the rows of the statement `send` sent, calling `row` for
     /// each as it arrives (each row's memory is released once `row` returns). When `row`
     /// returns false (or throws) the rest is not wanted: the server is asked to cancel it, and
     /// what still arrives is read and dropped, so the connection is free again. Should more
@@ -115,7 +112,7 @@ public final class PostgresConnection {
     /// server's last packets can hold several large rows. Throws the statement's error (or
     /// `row`'s), not the cancel's.
     public func streamPending(dropAtMost: Int = 4 << 20, _ row: (PostgresStreamedRow) throws -> Bool) throws {
-        precondition(hasPending && pendingRowByRow, "no statement in flight row by row")
+        precondition(hasPending, "no statement in flight")
         hasPending = false
         var stopped = false
         var dropBudget = dropAtMost
@@ -175,20 +172,6 @@ public final class PostgresConnection {
         defer { PQfreeCancel(cancel) }
         var message = [CChar](repeating: 0, count: 256)
         return PQcancel(cancel, &message, Int32(message.count)) == 1
-    }
-
-    private var pendingName = "query"
-    private var pendingRowByRow = false
-
-    /// Waits for the statement `send` sent and returns its rows (or throws its error).
-    public func finishPending() throws -> PostgresResult {
-        precondition(hasPending && !pendingRowByRow, "nothing in flight, or rows to stream")
-        hasPending = false
-        let first = PQgetResult(handle)
-        drainResults()  // the NULL that ends the statement (and anything unexpected)
-        let result = try check(first)
-        result.statementName = pendingName
-        return result
     }
 
     /// A statement with a name is prepared once per session (a reconnect forgets them), so hot

@@ -48,7 +48,7 @@ final class PostgresWrapperTests: XCTestCase {
         }
         let db = try h.connect()
         let started = Date()
-        try db.send(Slow(), rowByRow: true)
+        try db.send(Slow())
         var seen: [UInt64] = []
         try db.streamPending { row in
             seen.append(row.unsigned(row.column("g")!))
@@ -71,7 +71,7 @@ final class PostgresWrapperTests: XCTestCase {
         }
         let db = try h.connect()
         for round in 0..<50 {
-            try db.send(Three(), rowByRow: true)
+            try db.send(Three())
             var rows = 0
             try db.streamPending { _ in rows += 1; return rows < 3 }
             XCTAssertEqual(rows, 3)
@@ -90,7 +90,7 @@ final class PostgresWrapperTests: XCTestCase {
         }
         struct ReaderError: Error, Equatable {}
         let db = try h.connect()
-        try db.send(FailsAtThree(), rowByRow: true)
+        try db.send(FailsAtThree())
         var rows = 0
         XCTAssertThrowsError(try db.streamPending { _ in rows += 1; return true }) {
             XCTAssertEqual(($0 as? PostgresError)?.sqlState, "22012", "\($0)")
@@ -98,7 +98,7 @@ final class PostgresWrapperTests: XCTestCase {
         XCTAssertEqual(rows, 2)
         XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
 
-        try db.send(FailsAtThree(), rowByRow: true)
+        try db.send(FailsAtThree())
         XCTAssertThrowsError(try db.streamPending { _ in throw ReaderError() }) { XCTAssertTrue($0 is ReaderError, "\($0)") }
         XCTAssertEqual(try db.query("select 1 as one").rows[0].int("one"), 1)
     }
@@ -114,7 +114,7 @@ final class PostgresWrapperTests: XCTestCase {
         let db = try h.connect()
         let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")!
         let other = try h.connect()
-        try db.send(Slow(), rowByRow: true)
+        try db.send(Slow())
         var rows = 0
         XCTAssertThrowsError(try db.streamPending { _ in
             rows += 1
@@ -138,7 +138,7 @@ final class PostgresWrapperTests: XCTestCase {
         let db = try PostgresConnection(conninfo: h.databaseURL, namedStatements: false)
         let pid = try db.query("select pg_backend_pid() as pid").rows[0].int("pid")
         let started = Date()
-        try db.send(Huge(), rowByRow: true)
+        try db.send(Huge())
         var rows = 0
         try db.streamPending(dropAtMost: 1 << 20) { _ in rows += 1; return false }
         XCTAssertEqual(rows, 1)
