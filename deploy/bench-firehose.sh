@@ -47,7 +47,7 @@ copy_before=$(copy_seconds)
 
 phase "one drain-worker delivering the backlog"
 t2=$(now)
-MPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+MPORT="$(free_port)"
 "$BIN/drain-worker" --name firehose --concurrency $(( DRAINS > 32 ? DRAINS : 32 )) --allow-private-endpoints --ca-file "$BENCH_TMP/certs/ca.pem" \
   --metrics-address "127.0.0.1:$MPORT" 2>"$BENCH_TMP/worker.log" &
 BENCH_PIDS+=($!)

@@ -47,6 +47,9 @@ PY
 
 now() { date +%s.%N; }
 
+# A TCP port free on 127.0.0.1 right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # Starts deploy/receiver.py (extra flags: "$@") on a free port; sets RECEIVER (its https URL).
 # The certificates (BENCH_TMP/certs) and the secret (BENCH_TMP/secret) are made on first use.
 start_receiver() {
@@ -74,7 +77,6 @@ start_nginx_sink() {
   [[ -d "$BENCH_TMP/certs" ]] || deploy/certs.sh "$BENCH_TMP/certs" >/dev/null
   local dir="$BENCH_TMP/nginx" port answer
   mkdir -p "$dir"
-  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   port="$(free_port)"
   answer="$(free_port)"
   cat >"$dir/nginx.conf" <<NGINX

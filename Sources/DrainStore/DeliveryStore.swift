@@ -85,9 +85,9 @@ public final class DeliveryStore {
     }
 
     /// Sends the read of the batch after a position (on the standby's statement when there is
-    /// one), row by row and in binary form: `LogRows.stream` takes its rows. The lease and the enabled state were
-    /// checked when the batch before began; `advance` re-checks both before a batch read ahead
-    /// is used.
+    /// one), row by row and in binary form: `LogRows.stream` takes its rows. The lease and the
+    /// enabled state were checked when the batch before began; `advance` re-checks both before
+    /// a batch read ahead is used.
     private func sendReadNext(on connection: StoreConnection, drain: ClaimedDrain, afterXact: String,
                               afterID: Int64) throws(StoreError) {
         if standby != nil {
@@ -164,7 +164,7 @@ public final class DeliveryStore {
 
     private func facts(_ attempt: DeliveryAttempt, _ batch: Batch, status: Int?, seconds: Double) -> SQL.Delivery.AttemptFacts {
         SQL.Delivery.AttemptFacts(deliveryID: attempt.deliveryID, attempt: attempt.attempt, lines: batch.lines,
-                                  bytes: batch.bytes, status: status, milliseconds: Int(seconds * 1000), worker: workerName)
+                                  bytes: batch.bytes, status: status, milliseconds: Int(seconds * 1000))
     }
 
     /// Records the 2xx of `batch` and fixes `next` as the drain's new pending batch (attempt
@@ -173,7 +173,7 @@ public final class DeliveryStore {
     public func advance(drain: ClaimedDrain, batch: Batch, attempt: DeliveryAttempt, status: Int, seconds: Double,
                         next: Batch, leaseSeconds: Double) throws(StoreError) -> DeliveryAttempt? {
         try db.first(SQL.Delivery.Advance(drainID: drain.id, leaseToken: drain.leaseToken, next: next, leaseSeconds: leaseSeconds,
-                                          sent: facts(attempt, batch, status: status, seconds: seconds)))
+                                          sent: facts(attempt, batch, status: status, seconds: seconds), worker: workerName))
     }
 
     /// Passes rows the new-drain rule drops, at most `SQL.Delivery.filterScanRows` of them.
@@ -230,7 +230,8 @@ public final class DeliveryStore {
                               batch: Batch, attempt: DeliveryAttempt) throws(StoreError) -> Bool {
         try db.execute(SQL.Delivery.RecordFailure(
             drainID: drain.id, leaseToken: drain.leaseToken, retryInSeconds: retryInSeconds, error: String(error.prefix(500)),
-            configVersion: attempt.configVersion, sent: facts(attempt, batch, status: status, seconds: seconds))).count == 1
+            configVersion: attempt.configVersion, sent: facts(attempt, batch, status: status, seconds: seconds),
+            worker: workerName)).count == 1
     }
 
     /// A round trip and nothing else: is the database answering?

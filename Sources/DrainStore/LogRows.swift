@@ -14,6 +14,7 @@ enum LogRows {
         var last: (xact: UInt64, id: Int64)?
         var timestamp: [UInt8] = []
         timestamp.reserveCapacity(32)
+        let timestampText = LogField.allCases.count + 2  // the column after the fields
         try connection.streamPending { row in
             if !checkedColumns {
                 try checkStreamedColumns(of: row)
@@ -31,7 +32,6 @@ enum LogRows {
             }
             last = position
             // Years 1 to 9999 come as integers only; any other `ts` as PostgreSQL's text too.
-            let timestampText = LogField.allCases.count + 2
             let printedByPostgres = row.withBytes(timestampText) { $0 != nil }
             if !printedByPostgres { WireTimestamp.postgresText(microsecondsSince2000: micros, into: &timestamp) }
             return encoder.appendLine(xact: position.xact, id: position.id) { field, emit in

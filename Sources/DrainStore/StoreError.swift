@@ -3,22 +3,10 @@ internal import Postgres
 /// A database error as the layers above the stores see it: what a person needs (SQLSTATE,
 /// message, detail, constraint) and what a caller decides on, without naming libpq's wrapper.
 public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Kind: String, Sendable {
-        /// Could not connect, or the connection was lost.
-        case connection
-        /// The server refused a statement (see `sqlState`).
-        case server
-        /// A row did not decode as its statement expects (names the column), or libpq answered
-        /// something unexpected.
-        case unexpected
-    }
-
-    public let kind: Kind
     /// The five-character SQLSTATE, e.g. `23505` for a unique violation.
     public let sqlState: String?
     public let message: String
     public let detail: String?
-    public let hint: String?
     public let constraint: String?
     /// The statement may not have reached the server, or the session is gone.
     public let isConnectionLoss: Bool
@@ -34,26 +22,18 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     init(_ e: PostgresError) {
-        kind = switch e.kind {
-        case .connection: .connection
-        case .server: .server
-        case .unexpected: .unexpected
-        }
         sqlState = e.sqlState
         message = e.message
         detail = e.detail
-        hint = e.hint
         constraint = e.constraint
         isConnectionLoss = e.isConnectionLoss
         isTransient = e.isTransient
     }
 
     init(_ e: PostgresDecodingError) {
-        kind = .unexpected
         sqlState = nil
         message = e.description
         detail = nil
-        hint = nil
         constraint = nil
         isConnectionLoss = false
         isTransient = false

@@ -162,11 +162,10 @@ extension SQL.Delivery {
         var bytes: Int
         var status: Int?
         var milliseconds: Int
-        var worker: String
 
         var arguments: [String: any PostgresParameter] {
             ["p_delivery_id": deliveryID, "p_attempt": attempt, "p_lines": lines, "p_bytes": bytes, "p_status": status,
-             "p_duration_ms": milliseconds, "p_worker": worker]
+             "p_duration_ms": milliseconds]
         }
     }
 
@@ -207,10 +206,11 @@ extension SQL.Delivery {
         var next: Batch
         var leaseSeconds: Double
         var sent: AttemptFacts
+        var worker: String
         var arguments: [String: any PostgresParameter] {
             sent.arguments.merging(["p_drain_id": drainID, "p_lease_token": leaseToken, "p_next_end_xact": next.endXact,
                                     "p_next_end_id": next.endID, "p_next_lines": next.lines,
-                                    "p_lease_seconds": leaseSeconds]) { $1 }
+                                    "p_lease_seconds": leaseSeconds, "p_worker": worker]) { $1 }
         }
 
         func decodeRow(_ row: PostgresRow) throws -> DeliveryAttempt {
@@ -370,9 +370,10 @@ extension SQL.Delivery {
         var error: String
         var configVersion: Int64
         var sent: AttemptFacts
+        var worker: String
         var arguments: [String: any PostgresParameter] {
             sent.arguments.merging(["p_drain_id": drainID, "p_lease_token": leaseToken, "p_retry_in_seconds": retryInSeconds,
-                                    "p_error": error, "p_config_version": configVersion]) { $1 }
+                                    "p_error": error, "p_config_version": configVersion, "p_worker": worker]) { $1 }
         }
 
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode("id") }
