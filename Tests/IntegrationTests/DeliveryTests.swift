@@ -140,6 +140,31 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(h.received(path).flatMap(\.messages), ["recent", "after creation, old timestamp"])
     }
 
+    /// The claim drops the new-drain filter when it has nothing to drop (no row committed at
+    /// creation past the cursor), so such drains need no skip statement; with such a row it stays.
+    func testTheClaimDropsTheNewDrainFilterOnlyWhenNothingCanBeFiltered() throws {
+        let db = try h.connect()
+        func claimFiltering(_ drain: String) throws -> (filtering: Bool?, snapshotKept: Bool?) {
+            try db.execute(script: "begin")
+            defer { try? db.execute(script: "rollback") }
+            let claimed = try db.query("select filtering from logdrain_worker_claim(1000000, 'probe', 30, '{}'::uuid[]) where id = $1::uuid",
+                                       [drain]).rows.first?.bool("filtering")
+            let kept = try db.query("select start_snapshot is not null as kept from drains where id = $1::uuid", [drain]).rows.first?.bool("kept")
+            return (claimed, kept)
+        }
+        let fresh = try h.makeAccount()
+        let freshDrain = try h.makeDrain(account: fresh, path: "/ok/\(unique("fresh"))")
+        try insertLogs(db, account: fresh.id, messages: ["after creation"], ts: "2020-01-01T00:00:00Z")
+        XCTAssertEqual(try claimFiltering(freshDrain).filtering, false, "rows committed after creation are never filtered")
+        XCTAssertEqual(try claimFiltering(freshDrain).snapshotKept, false)
+
+        let old = try h.makeAccount()
+        try insertLogs(db, account: old.id, messages: ["before creation"], ts: "2020-01-01T00:00:00Z")
+        let oldDrain = try h.makeDrain(account: old, path: "/ok/\(unique("old"))")
+        XCTAssertEqual(try claimFiltering(oldDrain).filtering, true, "a row from before creation may be filtered")
+        XCTAssertEqual(try claimFiltering(oldDrain).snapshotKept, true)
+    }
+
     func testFiveFailuresDisableTheDrainAndNoSixthRequest() throws {
         let a = try h.makeAccount()
         let path = "/status/500/\(unique("fail"))"

@@ -49,7 +49,19 @@ extension SQL.Delivery {
             )
             update drains d set lease_owner = p_worker, lease_token = d.lease_token + 1,
                 lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-                next_due_at = now() + make_interval(secs => p_lease_seconds)
+                next_due_at = now() + make_interval(secs => p_lease_seconds),
+                -- The new-drain filter can only drop rows committed when the drain was made
+                -- (xact_id below the snapshot's xmax), all visible now: with none past the
+                -- cursor it has nothing to drop and goes here, without a skip statement per
+                -- drain (a new account's drains, or many drains made at once). Not with a
+                -- pending batch, whose re-read must drop what its first read dropped.
+                start_snapshot = case
+                    when d.start_snapshot is not null and d.batch_end_xact is null
+                         and not exists (select from logs l
+                                         where l.account_id = d.account_id
+                                           and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
+                                           and l.xact_id < pg_snapshot_xmax(d.start_snapshot))
+                    then null else d.start_snapshot end
             -- Through the primary key: joined to "due", the planner (which cannot see p_limit)
             -- expects a thousand rows and hashes a scan of every drain.
             where d.id = any (array(select due.id from due))
