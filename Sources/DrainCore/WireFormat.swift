@@ -102,30 +102,57 @@ public enum JSONString {
     @inline(__always)
     private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 0x30 + n : 0x57 + n }
 
+    /// Whether any of the eight bytes of `word` needs escaping: the classic tests for a byte
+    /// below n (n <= 128) and for a zero byte, on the word and on it xor-ed with the quote and
+    /// the backslash. Exact: no byte is missed and none is reported that is not there.
+    @inline(__always)
+    static func wordNeedsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highBits != 0 }
+        let hasControl = (word &- ones &* 0x20) & ~word & highBits != 0
+        return hasControl || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+    }
+
     public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in value.indices {
-            let b = value[i]
-            guard needsEscape(b) else { continue }
-            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart..<i])) }
-            runStart = i + 1
-            out.append(0x5C)
-            switch b {
-            case 0x22: out.append(0x22)
-            case 0x5C: out.append(0x5C)
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            default:
-                out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30)
-                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
+        guard let base = value.baseAddress else { return out.append(UInt8(ascii: "\"")) }
+        let count = value.count
+        var runStart = 0, i = 0
+        while i < count {
+            // Most values need no escape at all: pass eight bytes a test while none does.
+            if i + 8 <= count, !wordNeedsEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let end = min(i + 8, count)
+            while i < end {
+                let b = base[i]
+                i += 1
+                guard needsEscape(b) else { continue }
+                if runStart < i - 1 { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - 1 - runStart)) }
+                runStart = i
+                appendEscaped(b, to: &out)
             }
         }
-        if runStart < value.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart...])) }
+        if runStart < count { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart)) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always)
+    private static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+        out.append(0x5C)
+        switch b {
+        case 0x22: out.append(0x22)
+        case 0x5C: out.append(0x5C)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        default:
+            out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30)
+            out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
+        }
     }
 
     public static func encode(_ value: String) -> String {

@@ -31,6 +31,73 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(JSONString.encode("/"), "\"/\"")
     }
 
+    /// The word test (eight bytes a step) against the byte rule: every byte value in every
+    /// position of a word, and random words.
+    func testTheWordTestFindsExactlyTheBytesThatNeedEscaping() {
+        func byteRule(_ word: UInt64) -> Bool {
+            (0..<8).contains { let b = UInt8(truncatingIfNeeded: word >> ($0 * 8)); return b < 0x20 || b == 0x22 || b == 0x5C }
+        }
+        for position in 0..<8 {
+            for value in 0...255 {
+                for filler: UInt8 in [0x61, 0x20, 0x23, 0x5D, 0x80, 0xFF] {
+                    var word = UInt64(0)
+                    for p in 0..<8 { word |= UInt64(p == position ? UInt8(value) : filler) << (p * 8) }
+                    XCTAssertEqual(JSONString.wordNeedsEscape(word), byteRule(word), "byte \(value) at \(position) among \(filler)")
+                }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200_000 {
+            let word = rng.next() as UInt64
+            XCTAssertEqual(JSONString.wordNeedsEscape(word), byteRule(word), String(word, radix: 16))
+        }
+    }
+
+    /// The escaper against a byte-by-byte one: each escapable byte (and others) at each
+    /// position of values up to three words long, so every word and tail path is taken.
+    func testEscapingEightBytesAStepMatchesByteByByte() {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for b in bytes {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0x08: out += Array("\\b".utf8)
+                case 0x0C: out += Array("\\f".utf8)
+                case ..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+                default: out.append(b)
+                }
+            }
+            return out + [0x22]
+        }
+        func escaped(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            bytes.withUnsafeBufferPointer { JSONString.append($0, to: &out) }
+            return out
+        }
+        for length in 0...24 {
+            for position in 0..<max(length, 1) {
+                for special: UInt8 in [0x00, 0x01, 0x08, 0x09, 0x0A, 0x0C, 0x0D, 0x1F, 0x20, 0x22, 0x5C, 0x7F, 0xC3, 0xFF] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    if length > 0 { bytes[position] = special }
+                    XCTAssertEqual(escaped(bytes), reference(bytes), "\(special) at \(position) of \(length)")
+                    if length > 2 { bytes[length - 1] = 0x22; bytes[0] = 0x0A }
+                    XCTAssertEqual(escaped(bytes), reference(bytes), "\(special) at \(position) of \(length), ends escaped")
+                }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in
+                Bool.random(using: &rng) ? UInt8(ascii: "x") : UInt8.random(in: 0...0x7F, using: &rng)
+            }
+            XCTAssertEqual(escaped(bytes), reference(bytes), "\(bytes)")
+        }
+    }
+
     func testLineCount() {
         var w = NDJSONWriter()
         for _ in 0..<3 { w.beginLine(); w.append(.message, "x"); w.endLine() }
