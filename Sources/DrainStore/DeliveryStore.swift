@@ -59,6 +59,13 @@ public final class DeliveryStore {
         try db.execute(SQL.Delivery.Claim(limit: limit, worker: workerName, leaseSeconds: leaseSeconds, excluding: excluding))
     }
 
+    /// Ends the new-drain filter of those `drains` it has nothing left to drop (one statement);
+    /// returns their ids. Only drains without a pending batch are worth asking about.
+    public func endNeedlessFilters(_ drains: [ClaimedDrain]) throws(StoreError) -> Set<String> {
+        guard !drains.isEmpty else { return [] }
+        return Set(try db.execute(SQL.Delivery.EndNeedlessFilters(drains: drains)))
+    }
+
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing
     /// to send are absent from `batches`; with a standby, `notReplayed` holds the drains whose
     /// pending batch it has not replayed yet (read again shortly; nothing is missing).

@@ -190,6 +190,10 @@ final class DatabaseLoop {
             let ids = Set(unreadable.map(\.id))
             claimed.removeAll { ids.contains($0.id) }
         }
+        // New drains whose filter has nothing to drop lose it here, in one statement, instead
+        // of a skip statement each (§2.8).
+        let ended = try db.endNeedlessFilters(claimed.filter { $0.filtering && $0.pendingLines == nil })
+        for i in claimed.indices where ended.contains(claimed[i].id) { claimed[i].filtering = false }
         for drain in claimed {
             entries[drain.id] = Entry(drain: drain, machine: DrainDelivery(claim: .init(
                 samplingRate: drain.samplingRate, pendingLines: drain.pendingLines, filtering: drain.filtering)))

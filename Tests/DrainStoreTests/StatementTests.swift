@@ -25,6 +25,7 @@ final class StatementTests: XCTestCase {
         let state = SQL.Delivery.StreamState(id: "d", accountID: 1, cursorXact: "1", cursorID: 1, batchEndXact: nil, batchEndID: nil,
                                              samplingRate: 10, startSnapshot: nil, startTS: nil)
         assertBinds(SQL.Delivery.Claim(limit: 1, worker: "w", leaseSeconds: 30, excluding: []))
+        assertBinds(SQL.Delivery.EndNeedlessFilters(drains: [drain]))
         assertBinds(SQL.Delivery.SkipFiltered(drainID: "d", leaseToken: 1, scanLimit: 10))
         assertBinds(SQL.Delivery.DropPendingBatch(drainID: "d", leaseToken: 1, missingLines: 1))
         assertBinds(SQL.Delivery.Advance(drainID: "d", leaseToken: 1, next: batch, leaseSeconds: 30, sent: facts, worker: "w"))

@@ -140,29 +140,56 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(h.received(path).flatMap(\.messages), ["recent", "after creation, old timestamp"])
     }
 
-    /// The claim drops the new-drain filter when it has nothing to drop (no row committed at
-    /// creation past the cursor), so such drains need no skip statement; with such a row it stays.
-    func testTheClaimDropsTheNewDrainFilterOnlyWhenNothingCanBeFiltered() throws {
+    /// `logdrain_worker_end_needless_filters` ends a new-drain filter only when it has nothing
+    /// left to drop: no row committed at creation past the cursor, no transaction of that time
+    /// still open, no pending batch, the lease still held. Each case in a rolled-back transaction.
+    func testNeedlessNewDrainFiltersEndInOneStatementAndOnlyThose() throws {
         let db = try h.connect()
-        func claimFiltering(_ drain: String) throws -> (filtering: Bool?, snapshotKept: Bool?) {
+        func ends(_ drain: String, token: Int64? = nil, first setUp: String? = nil) throws -> Bool {
             try db.execute(script: "begin")
             defer { try? db.execute(script: "rollback") }
-            let claimed = try db.query("select filtering from logdrain_worker_claim(1000000, 'probe', 30, '{}'::uuid[]) where id = $1::uuid",
-                                       [drain]).rows.first?.bool("filtering")
-            let kept = try db.query("select start_snapshot is not null as kept from drains where id = $1::uuid", [drain]).rows.first?.bool("kept")
-            return (claimed, kept)
+            if let setUp { try db.query(setUp, [drain]) }
+            let current = try db.query("select lease_token from drains where id = $1::uuid", [drain]).rows[0].int64("lease_token")
+            let ended = try db.query("select drain_id::text from logdrain_worker_end_needless_filters(array[$1::uuid], array[$2::bigint])",
+                                     [drain, token ?? current ?? 0]).rows.count == 1
+            let gone = try db.query("select start_snapshot is null as gone from drains where id = $1::uuid", [drain]).rows[0].bool("gone")
+            XCTAssertEqual(ended, gone, "the function reports exactly the filters it ended")
+            return ended
         }
+        // A new account: rows committed after creation are never filtered, whatever their ts.
         let fresh = try h.makeAccount()
         let freshDrain = try h.makeDrain(account: fresh, path: "/ok/\(unique("fresh"))")
         try insertLogs(db, account: fresh.id, messages: ["after creation"], ts: "2020-01-01T00:00:00Z")
-        XCTAssertEqual(try claimFiltering(freshDrain).filtering, false, "rows committed after creation are never filtered")
-        XCTAssertEqual(try claimFiltering(freshDrain).snapshotKept, false)
+        XCTAssertTrue(try ends(freshDrain))
+        XCTAssertFalse(try ends(freshDrain, token: -1), "not under a lease that is not the drain's")
+        XCTAssertFalse(try ends(freshDrain, first: "update drains set batch_end_xact = '1', batch_end_id = 1 where id = $1::uuid"),
+                       "a pending batch keeps the filter its first read applied")
 
+        // A row from before creation may be dropped: the filter stays until the cursor passes it.
         let old = try h.makeAccount()
         try insertLogs(db, account: old.id, messages: ["before creation"], ts: "2020-01-01T00:00:00Z")
         let oldDrain = try h.makeDrain(account: old, path: "/ok/\(unique("old"))")
-        XCTAssertEqual(try claimFiltering(oldDrain).filtering, true, "a row from before creation may be filtered")
-        XCTAssertEqual(try claimFiltering(oldDrain).snapshotKept, true)
+        XCTAssertFalse(try ends(oldDrain))
+        XCTAssertTrue(try ends(oldDrain, first: """
+            update drains d set cursor_xact = l.xact_id, cursor_id = l.id
+            from logs l where d.id = $1::uuid and l.account_id = d.account_id
+            """), "with the cursor past it, nothing is left to drop")
+
+        // A transaction running at creation below the snapshot's xmax (a later one committed
+        // first) may still commit a row: the filter waits for it to end; then its row lies
+        // past the cursor and the skip steps decide.
+        let open = try h.makeAccount()
+        let writer = try h.connect()
+        try writer.execute(script: "begin")
+        try insertLogs(writer, account: open.id, messages: ["open at creation"], ts: "2020-01-01T00:00:00Z")
+        try insertLogs(db, account: fresh.id, messages: ["a later transaction, committed first"])
+        let openDrain = try h.makeDrain(account: open, path: "/ok/\(unique("open"))")
+        let writerXact = try writer.query("select pg_current_xact_id()::text as x").rows[0].string("x") ?? ""
+        XCTAssertEqual(try db.query("select $2::xid8 < pg_snapshot_xmax(start_snapshot) as below from drains where id = $1::uuid",
+                                    [openDrain, writerXact]).rows[0].bool("below"), true, "the case this checks")
+        XCTAssertFalse(try ends(openDrain), "a transaction below the creation snapshot's xmax is still running")
+        try writer.execute(script: "commit")
+        XCTAssertFalse(try ends(openDrain), "its row lies past the cursor: the skip steps decide")
     }
 
     func testFiveFailuresDisableTheDrainAndNoSixthRequest() throws {

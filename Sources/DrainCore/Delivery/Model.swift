@@ -15,7 +15,7 @@ public struct ClaimedDrain: Sendable {
     /// Lines of the batch an earlier attempt fixed (nil: none pending).
     public let pendingLines: Int?
     /// The new-drain rule (§2.8) still filters this drain's rows.
-    public let filtering: Bool
+    public var filtering: Bool
 
     public init(id: String, accountID: Int64, url: String, secret: String, samplingRate: Int, leaseToken: Int64,
                 consecutiveFailures: Int, pendingLines: Int?, filtering: Bool) {

@@ -49,19 +49,7 @@ extension SQL.Delivery {
             )
             update drains d set lease_owner = p_worker, lease_token = d.lease_token + 1,
                 lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-                next_due_at = now() + make_interval(secs => p_lease_seconds),
-                -- The new-drain filter can only drop rows committed when the drain was made
-                -- (xact_id below the snapshot's xmax), all visible now: with none past the
-                -- cursor it has nothing to drop and goes here, without a skip statement per
-                -- drain (a new account's drains, or many drains made at once). Not with a
-                -- pending batch, whose re-read must drop what its first read dropped.
-                start_snapshot = case
-                    when d.start_snapshot is not null and d.batch_end_xact is null
-                         and not exists (select from logs l
-                                         where l.account_id = d.account_id
-                                           and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
-                                           and l.xact_id < pg_snapshot_xmax(d.start_snapshot))
-                    then null else d.start_snapshot end
+                next_due_at = now() + make_interval(secs => p_lease_seconds)
             -- Through the primary key: joined to "due", the planner (which cannot see p_limit)
             -- expects a thousand rows and hashes a scan of every drain.
             where d.id = any (array(select due.id from due))
@@ -85,6 +73,41 @@ extension SQL.Delivery {
                          pendingLines: try row.decode("pending_lines", as: Int?.self),
                          filtering: try row.decode("filtering"))
         }
+    }
+
+    /// New-drain filters that have nothing left to drop (§2.8), ended for drains just claimed,
+    /// in one statement: the filter drops only rows visible in the creation snapshot, so their
+    /// `xact_id` is below its xmax; once that xmax is at most this statement's xmin (the rule
+    /// `SkipFiltered` ends a filter by), every such transaction has ended and its rows are
+    /// visible here. With none past the cursor the filter goes, without a skip statement per drain: a
+    /// new account's drains, or many drains made at once. Not with a pending batch, whose
+    /// re-read must drop what its first read dropped; not under a lost lease (an
+    /// `enable --skip-backlog` since the claim moves the token and sets a new snapshot).
+    /// Returns the drains whose filter ended. Apart from the claim, so that the claim's plan
+    /// never touches `logs` and its partitions.
+    struct EndNeedlessFilters: WorkerCall {
+        static let function = WorkerFunction(
+            name: "logdrain_worker_end_needless_filters",
+            arguments: [("p_drain_ids", "uuid[]"), ("p_lease_tokens", "bigint[]")],
+            returns: "table (drain_id uuid)",
+            body: """
+            update drains d set start_snapshot = null
+            from unnest(p_drain_ids, p_lease_tokens) as v(id, token)
+            where d.id = v.id and d.lease_token = v.token and d.enabled
+              and d.start_snapshot is not null and d.batch_end_xact is null
+              and pg_snapshot_xmax(d.start_snapshot) <= pg_snapshot_xmin(pg_current_snapshot())
+              and not exists (select from logs l
+                              where l.account_id = d.account_id
+                                and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
+                                and l.xact_id < pg_snapshot_xmax(d.start_snapshot))
+            returning d.id
+            """)
+        var drains: [ClaimedDrain]
+        var arguments: [String: any PostgresParameter] {
+            ["p_drain_ids": PostgresArray(drains.map(\.id)), "p_lease_tokens": PostgresArray(drains.map(\.leaseToken))]
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> String { try row.decode("drain_id") }
     }
 
     /// The new-drain rule's progress (§2.12): moves the cursor of a drain without a pending
@@ -393,8 +416,8 @@ extension SQL.Delivery {
 
     /// Every worker function, for `migrate` to create.
     static let workerFunctions: [WorkerFunction] = [
-        Claim.function, SkipFiltered.function, DropPendingBatch.function, Advance.function, BeginAttempts.function,
-        ReleaseIdle.function, RecordSuccesses.function, RecordFailure.function,
+        Claim.function, EndNeedlessFilters.function, SkipFiltered.function, DropPendingBatch.function, Advance.function,
+        BeginAttempts.function, ReleaseIdle.function, RecordSuccesses.function, RecordFailure.function,
     ]
 }
 
