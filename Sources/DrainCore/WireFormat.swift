@@ -108,9 +108,10 @@ public enum JSONString {
     @inline(__always)
     static func wordNeedsEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highBits != 0 }
-        let hasControl = (word &- ones &* 0x20) & ~word & highBits != 0
-        return hasControl || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+        let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+        // One branch: the three tests' high bits or-ed (each exact on its own).
+        let control = (word &- ones &* 0x20) & ~word
+        return (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highBits != 0
     }
 
     public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {

@@ -89,10 +89,13 @@ final class WireFormatTests: XCTestCase {
                 }
             }
         }
+        var none: [UInt8] = []
+        JSONString.append(UnsafeBufferPointer(start: nil, count: 0), to: &none)
+        XCTAssertEqual(none, Array(#""""#.utf8), "no bytes at all: an empty string")
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {
             let bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in
-                Bool.random(using: &rng) ? UInt8(ascii: "x") : UInt8.random(in: 0...0x7F, using: &rng)
+                Bool.random(using: &rng) ? UInt8(ascii: "x") : UInt8.random(in: 0...0xFF, using: &rng)
             }
             XCTAssertEqual(escaped(bytes), reference(bytes), "\(bytes)")
         }
