@@ -104,7 +104,8 @@ public enum JSONString {
 
     /// Whether any of the eight bytes of `word` needs escaping: the classic tests for a byte
     /// below n (n <= 128) and for a zero byte, on the word and on it xor-ed with the quote and
-    /// the backslash. Exact: no byte is missed and none is reported that is not there.
+    /// the backslash. The answer for the word is exact (no byte missed, none reported that is
+    /// not there), though a single byte's flag bit may be wrong above a borrow.
     @inline(__always)
     static func wordNeedsEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
@@ -116,7 +117,10 @@ public enum JSONString {
 
     public static func append(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        guard let base = value.baseAddress else { return out.append(UInt8(ascii: "\"")) }
+        guard let base = value.baseAddress else {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         let count = value.count
         var runStart = 0, i = 0
         while i < count {
@@ -139,7 +143,6 @@ public enum JSONString {
         out.append(UInt8(ascii: "\""))
     }
 
-    @inline(__always)
     private static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
         out.append(0x5C)
         switch b {

@@ -59,11 +59,12 @@ public final class DeliveryStore {
         try db.execute(SQL.Delivery.Claim(limit: limit, worker: workerName, leaseSeconds: leaseSeconds, excluding: excluding))
     }
 
-    /// Ends the new-drain filter of those `drains` it has nothing left to drop (one statement);
-    /// returns their ids. Only drains without a pending batch are worth asking about.
-    public func endNeedlessFilters(_ drains: [ClaimedDrain]) throws(StoreError) -> Set<String> {
-        guard !drains.isEmpty else { return [] }
-        return Set(try db.execute(SQL.Delivery.EndNeedlessFilters(drains: drains)))
+    /// Ends the new-drain filter of those just-claimed `drains` it has nothing left to drop, in
+    /// one statement (none when no drain still filters); returns their ids.
+    public func endNeedlessFilters(among drains: [ClaimedDrain]) throws(StoreError) -> Set<String> {
+        let filtering = drains.filter { $0.filtering && $0.pendingLines == nil }
+        guard !filtering.isEmpty else { return [] }
+        return Set(try db.execute(SQL.Delivery.EndNeedlessFilters(drains: filtering)))
     }
 
     /// Reads and encodes the next batch of every drain in one statement. Drains with nothing

@@ -190,10 +190,7 @@ final class DatabaseLoop {
             let ids = Set(unreadable.map(\.id))
             claimed.removeAll { ids.contains($0.id) }
         }
-        // New drains whose filter has nothing to drop lose it here, in one statement, instead
-        // of a skip statement each (§2.8).
-        let ended = try db.endNeedlessFilters(claimed.filter { $0.filtering && $0.pendingLines == nil })
-        for i in claimed.indices where ended.contains(claimed[i].id) { claimed[i].filtering = false }
+        try endNeedlessFilters(of: &claimed, db)
         for drain in claimed {
             entries[drain.id] = Entry(drain: drain, machine: DrainDelivery(claim: .init(
                 samplingRate: drain.samplingRate, pendingLines: drain.pendingLines, filtering: drain.filtering)))
@@ -209,6 +206,22 @@ final class DatabaseLoop {
             let group = claimed[start..<end]
             start = end
             try perform(group.map { drain in (drain.id, update(drain.id) { $0.machine.start(stopping: stop.isSet) }) }, db)
+        }
+    }
+
+    /// New drains whose filter has nothing to drop lose it in one statement, instead of a skip
+    /// statement each (§2.8). Only a shortcut: a lost connection or a timeout ends the cycle as
+    /// any statement's would; any other failure (a worker started before `migrate`, say) is
+    /// logged, and the skip steps pass the filtered rows as before.
+    private func endNeedlessFilters(of claimed: inout [ClaimedDrain], _ db: DeliveryStore) throws(StoreError) {
+        do throws(StoreError) {
+            let ended = try db.endNeedlessFilters(among: claimed)
+            for i in claimed.indices where ended.contains(claimed[i].id) { claimed[i].filtering = false }
+            if !ended.isEmpty { logger.debug("ended needless new-drain filters", metadata: ["drains": "\(ended.count)"]) }
+        } catch {
+            if error.isConnectionLoss || error.isTransient { throw error }
+            logger.warning("could not end needless new-drain filters; the skip steps pass the rows instead",
+                           metadata: ["error": "\(error)"])
         }
     }
 

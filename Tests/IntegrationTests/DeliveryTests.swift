@@ -145,16 +145,26 @@ final class DeliveryTests: XCTestCase {
     /// still open, no pending batch, the lease still held. Each case in a rolled-back transaction.
     func testNeedlessNewDrainFiltersEndInOneStatementAndOnlyThose() throws {
         let db = try h.connect()
-        func ends(_ drain: String, token: Int64? = nil, first setUp: String? = nil) throws -> Bool {
+        /// The drains the function ended when asked about `drains` (each under its current
+        /// lease token, or the one given), checked against the filters actually gone.
+        func ended(_ drains: [(id: String, token: Int64?)], first setUp: String? = nil) throws -> Set<String> {
             try db.execute(script: "begin")
             defer { try? db.execute(script: "rollback") }
-            if let setUp { try db.query(setUp, [drain]) }
-            let current = try db.query("select lease_token from drains where id = $1::uuid", [drain]).rows[0].int64("lease_token")
-            let ended = try db.query("select drain_id::text from logdrain_worker_end_needless_filters(array[$1::uuid], array[$2::bigint])",
-                                     [drain, token ?? current ?? 0]).rows.count == 1
-            let gone = try db.query("select start_snapshot is null as gone from drains where id = $1::uuid", [drain]).rows[0].bool("gone")
-            XCTAssertEqual(ended, gone, "the function reports exactly the filters it ended")
-            return ended
+            if let setUp { try db.query(setUp, [drains[0].id]) }
+            var tokens: [Int64] = []
+            for drain in drains {
+                let current = try db.query("select lease_token from drains where id = $1::uuid", [drain.id]).rows.first?.int64("lease_token")
+                tokens.append(try XCTUnwrap(drain.token ?? current, "drain \(drain.id)"))
+            }
+            let reported = Set(try db.query("select drain_id::text as id from logdrain_worker_end_needless_filters($1::uuid[], $2::bigint[])",
+                                            [PostgresArray(drains.map(\.id)), PostgresArray(tokens)]).rows.compactMap { $0.string("id") })
+            let gone = Set(try db.query("select id::text as id from drains where id = any($1::uuid[]) and start_snapshot is null",
+                                        [PostgresArray(drains.map(\.id))]).rows.compactMap { $0.string("id") })
+            XCTAssertEqual(reported, gone, "the function reports exactly the filters it ended")
+            return reported
+        }
+        func ends(_ drain: String, token: Int64? = nil, first setUp: String? = nil) throws -> Bool {
+            try ended([(drain, token)], first: setUp) == [drain]
         }
         // A new account: rows committed after creation are never filtered, whatever their ts.
         let fresh = try h.makeAccount()
@@ -181,6 +191,7 @@ final class DeliveryTests: XCTestCase {
         let open = try h.makeAccount()
         let writer = try h.connect()
         try writer.execute(script: "begin")
+        defer { try? writer.execute(script: "rollback") }  // a no-op once committed
         try insertLogs(writer, account: open.id, messages: ["open at creation"], ts: "2020-01-01T00:00:00Z")
         try insertLogs(db, account: fresh.id, messages: ["a later transaction, committed first"])
         let openDrain = try h.makeDrain(account: open, path: "/ok/\(unique("open"))")
@@ -190,6 +201,12 @@ final class DeliveryTests: XCTestCase {
         XCTAssertFalse(try ends(openDrain), "a transaction below the creation snapshot's xmax is still running")
         try writer.execute(script: "commit")
         XCTAssertFalse(try ends(openDrain), "its row lies past the cursor: the skip steps decide")
+
+        // All in one call, as the worker makes it: each drain judged on its own.
+        let other = try h.makeAccount()
+        let otherDrain = try h.makeDrain(account: other, path: "/ok/\(unique("other"))")
+        XCTAssertEqual(try ended([(oldDrain, nil), (freshDrain, nil), (openDrain, nil), (otherDrain, -1)]), [freshDrain],
+                       "only the fresh drain under its own token")
     }
 
     func testFiveFailuresDisableTheDrainAndNoSixthRequest() throws {

@@ -17,6 +17,12 @@ extension SQL.Delivery {
                 consecutive_failures = 0, last_success_at = now()
         """
 
+    /// Every transaction id below the creation snapshot's xmax has ended, so this statement's
+    /// snapshot sees every row the new-drain filter of drain `alias` could drop (§2.8).
+    private static func creationTransactionsEnded(_ alias: String) -> String {
+        "pg_snapshot_xmax(\(alias).start_snapshot) <= pg_snapshot_xmin(pg_current_snapshot())"
+    }
+
     /// delivery_attempts is a ring of `Limits.attemptHistorySlots` slots per drain: a new
     /// attempt overwrites its slot.
     private static let historySlot = "(attempt_seq % \(Limits.attemptHistorySlots))::int"
@@ -78,13 +84,12 @@ extension SQL.Delivery {
     /// New-drain filters that have nothing left to drop (§2.8), ended for drains just claimed,
     /// in one statement: the filter drops only rows visible in the creation snapshot, so their
     /// `xact_id` is below its xmax; once that xmax is at most this statement's xmin (the rule
-    /// `SkipFiltered` ends a filter by), every such transaction has ended and its rows are
-    /// visible here. With none past the cursor the filter goes, without a skip statement per drain: a
-    /// new account's drains, or many drains made at once. Not with a pending batch, whose
-    /// re-read must drop what its first read dropped; not under a lost lease (an
-    /// `enable --skip-backlog` since the claim moves the token and sets a new snapshot).
-    /// Returns the drains whose filter ended. Apart from the claim, so that the claim's plan
-    /// never touches `logs` and its partitions.
+    /// `SkipFiltered` ends a filter by), this statement sees all of them. With none past the
+    /// cursor the filter goes, without a skip statement per drain: a new account's drains, or
+    /// many drains made at once. Not with a pending batch, whose re-read must drop what its
+    /// first read dropped; not under a lost lease (an `enable --skip-backlog` since the claim
+    /// moves the token and sets a new snapshot). Returns the drains whose filter ended. Apart
+    /// from the claim, so that the claim's plan never touches `logs` and its partitions.
     struct EndNeedlessFilters: WorkerCall {
         static let function = WorkerFunction(
             name: "logdrain_worker_end_needless_filters",
@@ -95,7 +100,7 @@ extension SQL.Delivery {
             from unnest(p_drain_ids, p_lease_tokens) as v(id, token)
             where d.id = v.id and d.lease_token = v.token and d.enabled
               and d.start_snapshot is not null and d.batch_end_xact is null
-              and pg_snapshot_xmax(d.start_snapshot) <= pg_snapshot_xmin(pg_current_snapshot())
+              and \(creationTransactionsEnded("d"))
               and not exists (select from logs l
                               where l.account_id = d.account_id
                                 and (l.xact_id, l.id) > (d.cursor_xact, d.cursor_id)
@@ -147,7 +152,7 @@ extension SQL.Delivery {
                     start_snapshot = case
                         when not exists (select 1 from first_kept)
                              and (select count(*) from scanned) < p_scan_limit
-                             and pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax(dr.start_snapshot)
+                             and \(creationTransactionsEnded("dr"))
                         then null else dr.start_snapshot end
                 from d where dr.id = d.id and dr.lease_token = p_lease_token and dr.batch_end_xact is null
                 returning dr.id
