@@ -209,6 +209,22 @@ final class DeliveryTests: XCTestCase {
                        "only the fresh drain under its own token")
     }
 
+    /// A worker ends a new account's drain filter with the one statement after its claim,
+    /// never with a skip step (the skip step logs each drain it runs for at debug level).
+    func testAWorkerEndsANewAccountsFilterWithoutASkipStep() throws {
+        let a = try h.makeAccount()
+        let path = "/ok/\(unique("needless"))"
+        let id = try h.makeDrain(account: a, path: path)
+        try insertLogs(try h.connect(), account: a.id, messages: ["after creation"], ts: "2020-01-01T00:00:00Z")
+        let w = try WorkerProcess(h, name: unique("needless"), env: ["LOG_LEVEL": "debug"])
+        defer { w.stop() }
+        try waitUntil(15, "the line") { !h.received(path).isEmpty }
+        XCTAssertEqual(h.received(path).flatMap(\.messages), ["after creation"], "rows after creation go whatever their ts")
+        let log = w.log.split(separator: "\n")
+        XCTAssertTrue(log.contains { $0.contains("ended needless new-drain filters") }, w.log)
+        XCTAssertFalse(log.contains { $0.contains("passed filtered rows") && $0.contains(id) }, "no skip step for \(id)")
+    }
+
     func testFiveFailuresDisableTheDrainAndNoSixthRequest() throws {
         let a = try h.makeAccount()
         let path = "/status/500/\(unique("fail"))"
