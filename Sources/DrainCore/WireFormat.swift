@@ -4,22 +4,10 @@ public enum LogField: Int, CaseIterable, Sendable {
     case timestamp, message, level
     case falAppName, falAppID, falRequestID, falJobID, falEndpoint, falNodeID, falWorkerID, falSource, falIsolateSource
 
-    /// The JSON key, which is also the `logs` column name (except `timestamp`, stored as `ts`).
+    /// The JSON key, which is also the `logs` column name (except `timestamp`, stored as `ts`):
+    /// `keyPrefix` without its quotes, colon and space, so each key is spelled once.
     public var key: String {
-        switch self {
-        case .timestamp: "timestamp"
-        case .message: "message"
-        case .level: "level"
-        case .falAppName: "fal_app_name"
-        case .falAppID: "fal_app_id"
-        case .falRequestID: "fal_request_id"
-        case .falJobID: "fal_job_id"
-        case .falEndpoint: "fal_endpoint"
-        case .falNodeID: "fal_node_id"
-        case .falWorkerID: "fal_worker_id"
-        case .falSource: "fal_source"
-        case .falIsolateSource: "fal_isolate_source"
-        }
+        keyPrefix.withUTF8Buffer { String(decoding: UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast(3)), as: UTF8.self) }
     }
 
     /// `"key": ` as the wire writes it before a value: a static string, so the hot path
@@ -52,7 +40,6 @@ public struct NDJSONWriter {
     public private(set) var bytes: [UInt8] = []
     public private(set) var lineCount = 0
     private var fieldsInLine = 0
-
 
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 

@@ -27,11 +27,12 @@ public enum WireTimestamp {
         return true
     }
 
-    /// PostgreSQL's own ISO text of a UTC timestamptz (`2026-02-17 10:30:00.123456+00`), from
-    /// its binary form, microseconds since 2000-01-01 00:00 UTC, for years 1 to 9999 (the
-    /// caller takes PostgreSQL's text for any other): a binary read then goes through
-    /// `fromPostgres` like a text one. The calendar is proleptic Gregorian, as PostgreSQL's.
-    public static func postgresText(microsecondsSince2000 us: Int64, into out: inout [UInt8]) {
+    /// The wire format of a timestamptz straight from its binary form, microseconds since
+    /// 2000-01-01 00:00 UTC, for years 1 to 9999 (the caller takes PostgreSQL's text for any
+    /// other): the bytes `fromPostgres` makes of PostgreSQL's text, milliseconds truncated, so
+    /// a binary read delivers what a text one does without printing and parsing the text. The
+    /// calendar is proleptic Gregorian, as PostgreSQL's.
+    public static func wire(microsecondsSince2000 us: Int64, into out: inout [UInt8]) {
         let microsecondsPerDay: Int64 = 86_400_000_000
         var days = us / microsecondsPerDay
         var time = us % microsecondsPerDay
@@ -48,19 +49,18 @@ public enum WireTimestamp {
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         let seconds = time / 1_000_000
-        let fraction = time % 1_000_000
+        let milliseconds = time % 1_000_000 / 1000
         // Constant divisors only (a multiply each): this runs for every line of a firehose.
         @inline(__always) func digit(_ value: Int64) -> UInt8 { 0x30 + UInt8(truncatingIfNeeded: value % 10) }
         out.removeAll(keepingCapacity: true)
         out.append(digit(year / 1000)); out.append(digit(year / 100)); out.append(digit(year / 10)); out.append(digit(year))
         out.append(UInt8(ascii: "-")); out.append(digit(month / 10)); out.append(digit(month))
         out.append(UInt8(ascii: "-")); out.append(digit(day / 10)); out.append(digit(day))
-        out.append(UInt8(ascii: " ")); out.append(digit(seconds / 36000)); out.append(digit(seconds / 3600))
+        out.append(UInt8(ascii: "T")); out.append(digit(seconds / 36000)); out.append(digit(seconds / 3600))
         out.append(UInt8(ascii: ":")); out.append(digit(seconds / 600 % 6)); out.append(digit(seconds / 60))
         out.append(UInt8(ascii: ":")); out.append(digit(seconds % 60 / 10)); out.append(digit(seconds % 60))
-        out.append(UInt8(ascii: ".")); out.append(digit(fraction / 100_000)); out.append(digit(fraction / 10_000))
-        out.append(digit(fraction / 1000)); out.append(digit(fraction / 100)); out.append(digit(fraction / 10))
-        out.append(digit(fraction))
-        out.append(contentsOf: "+00".utf8)
+        out.append(UInt8(ascii: ".")); out.append(digit(milliseconds / 100)); out.append(digit(milliseconds / 10))
+        out.append(digit(milliseconds))
+        out.append(UInt8(ascii: "Z"))
     }
 }

@@ -33,8 +33,8 @@ enum LogRows {
             last = position
             // Years 1 to 9999 come as integers only; any other `ts` as PostgreSQL's text too.
             let printedByPostgres = row.withBytes(timestampText) { $0 != nil }
-            if !printedByPostgres { WireTimestamp.postgresText(microsecondsSince2000: micros, into: &timestamp) }
-            return encoder.appendLine(xact: position.xact, id: position.id) { field, emit in
+            if !printedByPostgres { WireTimestamp.wire(microsecondsSince2000: micros, into: &timestamp) }
+            return encoder.appendLine(xact: position.xact, id: position.id, timestampIsWire: !printedByPostgres) { field, emit in
                 switch field {
                 case .timestamp where printedByPostgres: row.withBytes(timestampText, emit)
                 case .timestamp: timestamp.withUnsafeBufferPointer { emit($0) }

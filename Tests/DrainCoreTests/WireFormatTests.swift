@@ -126,9 +126,10 @@ final class WireTimestampTests: XCTestCase {
         XCTAssertNil(convert("Tue Feb 17 10:30:00 2026 UTC"))
     }
 
-    /// The binary read's timestamps (microseconds since 2000-01-01 UTC) printed as PostgreSQL
-    /// prints them; the values are Python's `datetime` (proleptic Gregorian, as PostgreSQL).
-    func testPostgresTextFromBinaryMatchesThePostgresCalendar() {
+    /// The binary read's timestamps (microseconds since 2000-01-01 UTC) in the wire format:
+    /// exactly what the text rule makes of PostgreSQL's text of the same instant. The texts
+    /// are Python's `datetime` (proleptic Gregorian, as PostgreSQL).
+    func testWireFromBinaryMatchesTheTextRuleOnThePostgresCalendar() {
         let cases: [(Int64, String)] = [
             (0, "2000-01-01 00:00:00.000000+00"),
             (-1, "1999-12-31 23:59:59.999999+00"),
@@ -143,9 +144,9 @@ final class WireTimestampTests: XCTestCase {
         ]
         for (micros, text) in cases {
             var out: [UInt8] = []
-            WireTimestamp.postgresText(microsecondsSince2000: micros, into: &out)
-            XCTAssertEqual(String(decoding: out, as: UTF8.self), text, "\(micros)")
+            WireTimestamp.wire(microsecondsSince2000: micros, into: &out)
             XCTAssertNotNil(convert(text), "the wire conversion takes it")
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), convert(text), "\(micros): \(text)")
         }
     }
 }

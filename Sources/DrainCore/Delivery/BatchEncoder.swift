@@ -27,10 +27,11 @@ public struct BatchEncoder {
     public var lineCount: Int { writer.lineCount }
 
     /// Appends the line at stream position (`xact`, `id`); `field(f, emit)` must call `emit`
-    /// once with the bytes of field `f` (nil for NULL), valid only during that call. Returns
-    /// false, adding nothing, when the line would take the body over the byte cap (unless it
-    /// is the batch's only line): the batch ends before it.
-    public mutating func appendLine(xact: UInt64, id: Int64,
+    /// once with the bytes of field `f` (nil for NULL), valid only during that call: the
+    /// timestamp as PostgreSQL's text, or with `timestampIsWire` already in the wire format
+    /// (`WireTimestamp.wire`). Returns false, adding nothing, when the line would take the
+    /// body over the byte cap (unless it is the batch's only line): the batch ends before it.
+    public mutating func appendLine(xact: UInt64, id: Int64, timestampIsWire: Bool = false,
                                     _ field: (LogField, (UnsafeBufferPointer<UInt8>?) -> Void) -> Void) -> Bool {
         guard !isFull else { return false }
         let lineStart = writer.bytes.count
@@ -39,7 +40,7 @@ public struct BatchEncoder {
             field(f) { bytes in
                 // A timestamp outside the wire format's range (e.g. a BC date a producer
                 // wrote) goes out as PostgreSQL printed it: odd, but never a stuck drain.
-                guard f == .timestamp, let bytes, WireTimestamp.fromPostgres(bytes, into: &timestamp) else {
+                guard f == .timestamp, let bytes, !timestampIsWire, WireTimestamp.fromPostgres(bytes, into: &timestamp) else {
                     return writer.append(f, bytes)
                 }
                 timestamp.withUnsafeBufferPointer { writer.append(f, $0) }
